@@ -1,0 +1,142 @@
+"""Errors and the one response classifier shared by every HTTP caller."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import requests
+
+FIND_KEY_HINT = (
+    "Check the API key: in ActiveCampaign open Settings -> Developer -> API Access "
+    "and copy the key shown there."
+)
+URL_HINT = (
+    "Check the API URL format: copy it from ActiveCampaign Settings -> Developer, "
+    "e.g. https://yourcompany.api-us1.com (include https://)."
+)
+
+
+class ActiveCampaignError(Exception):
+    """Base class of every error this package raises."""
+
+
+class ConfigError(ActiveCampaignError):
+    """A setting is unusable; the message says which and what to do."""
+
+
+class FatalAPIError(ActiveCampaignError):
+    """A request failed in a way a retry cannot fix (4xx other than 429)."""
+
+    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class AuthenticationError(FatalAPIError):
+    """ActiveCampaign rejected the API key (HTTP 403)."""
+
+
+class RetriableAPIError(ActiveCampaignError):
+    """A request failed in a way that may pass on retry (429, 5xx, network, truncated body)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+Verdict = Literal["ok", "retry", "fatal"]
+
+
+def classify(status: int) -> Verdict:
+    """ok for 2xx/3xx; retry for 429 and 5xx; fatal for every other 4xx."""
+    if status == 429 or status >= 500:
+        return "retry"
+    if status >= 400:
+        return "fatal"
+    return "ok"
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """The Retry-After header in seconds, if present and numeric."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def api_error_text(body: Any) -> str:
+    """ActiveCampaign's own error text from any of its documented error bodies."""
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, str):
+            return errors
+        if isinstance(errors, list) and errors:
+            parts = []
+            for err in errors:
+                if not isinstance(err, dict):
+                    parts.append(str(err))
+                    continue
+                text = err.get("title") or ""
+                if err.get("detail"):
+                    text = f"{text}: {err['detail']}" if text else str(err["detail"])
+                pointer = (err.get("source") or {}).get("pointer")
+                if pointer:
+                    text = f"{text} ({pointer})"
+                if err.get("code"):
+                    text = f"{text} [code={err['code']}]"
+                parts.append(text)
+            return "; ".join(parts)
+        if body.get("message"):
+            reasons = body.get("failureReasons")
+            if reasons:
+                return f"{body['message']} {json.dumps(reasons)[:500]}"
+            return str(body["message"])
+    if body in (None, "", {}):
+        return "(empty body)"
+    return str(body)[:500]
+
+
+def error_codes(body: Any) -> list[str]:
+    """The ``code`` values of a 422 body (``duplicate``, ``field_missing``, ...)."""
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        return [str(e.get("code")) for e in body["errors"] if isinstance(e, dict) and e.get("code")]
+    return []
+
+
+def parse_body(response: requests.Response) -> Any:
+    """The JSON body, {} for an empty one; raises ValueError for a truncated or non-JSON one."""
+    text = response.text
+    if not text.strip():
+        return {}
+    return json.loads(text)
+
+
+def fatal_error_for(method: str, path: str, response: requests.Response) -> FatalAPIError:
+    """A FatalAPIError carrying ActiveCampaign's text; 403 becomes an AuthenticationError."""
+    try:
+        body = parse_body(response)
+    except ValueError:
+        body = response.text[:500]
+    text = api_error_text(body)
+    if response.status_code == 403:
+        return AuthenticationError(
+            f"ActiveCampaign rejected the API key (HTTP 403 on {method} {path}: {text}). "
+            + FIND_KEY_HINT,
+            status=403,
+            body=body,
+        )
+    return FatalAPIError(
+        f"ActiveCampaign answered HTTP {response.status_code} on {method} {path}: {text}",
+        status=response.status_code,
+        body=body,
+    )
+
+
+def check_key_hint() -> str:
+    """Where a user finds the API key (shown with every key problem)."""
+    return FIND_KEY_HINT

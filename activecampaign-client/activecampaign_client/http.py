@@ -1,0 +1,181 @@
+"""The HTTP session every ActiveCampaign caller uses: auth, pacing, retries, usage counts."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from activecampaign_client.errors import (
+    URL_HINT,
+    ActiveCampaignError,
+    FatalAPIError,
+    RetriableAPIError,
+    classify,
+    fatal_error_for,
+    parse_body,
+    retry_after_seconds,
+)
+from activecampaign_client.pacing import RequestPacer, shared_pacer
+from activecampaign_client.urls import check_api_key, normalize_api_url
+
+LOGGER = logging.getLogger("activecampaign_client")
+
+
+@dataclass
+class ApiUsage:
+    """What a run spent against the account's rate budget."""
+
+    rate: float
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def share_of_budget(self) -> float:
+        """Requests made / requests the rate limit would have allowed since the start."""
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        return self.requests / (elapsed * self.rate)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "throttled_429": self.throttled,
+            "retries": self.retries,
+            "elapsed_seconds": round(time.monotonic() - self.started, 2),
+            "share_of_rate_budget": round(self.share_of_budget(), 3),
+        }
+
+
+class ActiveCampaignSession:
+    """Paced, retrying JSON client for ``<api_url>/api/3``.
+
+    429 and 5xx, timeouts, dropped connections and truncated JSON are retried with bounded
+    exponential backoff and jitter (a 429's Retry-After is honoured by pausing the shared
+    pacer); other 4xx raise FatalAPIError with ActiveCampaign's own text. The API key is sent
+    only in the ``Api-Token`` header and never appears in messages.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        requests_per_second: float = 5.0,
+        timeout: float = 60.0,
+        user_agent: str = "activecampaign-client",
+        max_retries: int = 6,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        pacer: RequestPacer | None = None,
+    ) -> None:
+        self.base_url = normalize_api_url(api_url)
+        self._session = requests.Session()
+        self._session.headers.update(
+            {
+                "Api-Token": check_api_key(api_key),
+                "Accept": "application/json",
+                "User-Agent": user_agent,
+            }
+        )
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.pacer = pacer or shared_pacer(requests_per_second)
+        self.usage = ApiUsage(rate=requests_per_second)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff, bounded by backoff_max."""
+        ceiling = min(self.backoff_max, self.backoff_base * (2**attempt))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | list[tuple[str, Any]] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """Send one request (retrying what can be retried) and return the parsed JSON body."""
+        last_problem = ""
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                self.usage.retries += 1
+            self.pacer.wait()
+            self.usage.requests += 1
+            try:
+                response = self._session.request(
+                    method, self.url(path), params=params, json=json, timeout=self.timeout
+                )
+            except requests.Timeout:
+                last_problem = f"timed out after {self.timeout:g} s"
+                self._sleep_before_retry(attempt, path, last_problem)
+                continue
+            except requests.ConnectionError as exc:
+                last_problem = f"connection failed ({type(exc).__name__})"
+                self._sleep_before_retry(attempt, path, last_problem)
+                continue
+            status = response.status_code
+            self.usage.by_status[status] = self.usage.by_status.get(status, 0) + 1
+            verdict = classify(status)
+            if verdict == "fatal":
+                raise fatal_error_for(method, path, response)
+            if verdict == "retry":
+                wait = retry_after_seconds(response) if status == 429 else None
+                if status == 429:
+                    self.usage.throttled += 1
+                last_problem = f"HTTP {status}"
+                if wait is not None:
+                    self.pacer.pause(wait)
+                    LOGGER.warning("HTTP 429 on %s %s; pausing %.1f s (Retry-After)",
+                                   method, path, wait)
+                    continue
+                self._sleep_before_retry(attempt, path, last_problem)
+                continue
+            try:
+                return parse_body(response)
+            except ValueError:
+                last_problem = "truncated or malformed JSON body"
+                self._sleep_before_retry(attempt, path, last_problem)
+                continue
+        host_hint = f" {URL_HINT}" if "connection failed" in last_problem else ""
+        raise RetriableAPIError(
+            f"{method} {path} failed after {self.max_retries + 1} attempts "
+            f"(last problem: {last_problem}); retried with exponential backoff.{host_hint}"
+        )
+
+    def _sleep_before_retry(self, attempt: int, path: str, problem: str) -> None:
+        if attempt >= self.max_retries:
+            return
+        delay = self.backoff(attempt)
+        LOGGER.warning("%s on %s; retry %d/%d in %.1f s", problem, path, attempt + 1,
+                       self.max_retries, delay)
+        time.sleep(delay)
+
+    def get(self, path: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any) -> Any:
+        return self.request("POST", path, json=body)
+
+    def put(self, path: str, body: Any) -> Any:
+        return self.request("PUT", path, json=body)
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+__all__ = ["ActiveCampaignError", "ActiveCampaignSession", "ApiUsage", "FatalAPIError"]
