@@ -22,8 +22,9 @@ fi
 if [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp_src" ]; then
   echo "==> installing the plugins and tools into .venv (first run takes a minute)"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  args=()
-  for p in "${PACKAGES[@]}"; do args+=(-e "./$p"); done
+  # The mapper's extras bring the store readers (DuckDB, PostgreSQL) its tests use.
+  args=(-e ./activecampaign-client -e ./activecampaign-sandbox -e ./tap-activecampaign
+        -e "./abmatic_mapper[duckdb,postgres]" -e ./target-activecampaign)
   .venv/bin/python -m pip install --quiet -r requirements-dev.txt "${args[@]}"
   echo "$stamp_src" > .venv/.setup-stamp
 fi

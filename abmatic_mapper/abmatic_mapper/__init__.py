@@ -1,0 +1,1 @@
+"""Singer mapper between ActiveCampaign and Abmatic records."""

@@ -1,0 +1,413 @@
+"""AbmaticMapper: the Singer mapper class. It reads, calls the pure rules, and writes."""
+
+from __future__ import annotations
+
+import typing as t
+
+import msgspec
+import singer_sdk.singerlib as singer
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import PluginCapabilities
+from singer_sdk.mapper_base import InlineMapper
+
+import abmatic_mapper.model as model
+from abmatic_mapper.fastio import FastReader, FastWriter, encode
+from abmatic_mapper.joins import JoinIndex
+from abmatic_mapper.mapping import (
+    AccountLink,
+    StreamPlan,
+    build_plan,
+    import_account,
+    import_contact,
+    import_deal,
+    key_problem,
+    push_key_problem,
+    push_record,
+    push_schema_for,
+    without,
+)
+from abmatic_mapper.modes import PASS, merge_with_store, operation_outcome
+from abmatic_mapper.runtime import DedupeBuffer, RejectsFile, RunStats
+from abmatic_mapper.settings import CONFIG_SCHEMA, Settings, SettingsError, parse_settings
+from abmatic_mapper.store import Store, read_store
+
+_MAX_REJECT_LOGS = 100
+# key field (for reject messages) per input stream
+_KEY_FIELDS = {
+    model.IMPORT: {"contacts": "email", "accounts": "accountUrl", "deals": "id"},
+    model.PUSH: {"contacts": "work_email", "accounts": "website_domain"},
+}
+
+
+class AbmaticMapper(InlineMapper):
+    """Maps ActiveCampaign <-> Abmatic records with per-field sync modes."""
+
+    name = "abmatic-mapper"
+    package_name = "abmatic-mapper"
+    config_jsonschema = CONFIG_SCHEMA
+    capabilities: t.ClassVar[list] = [  # no SDK stream maps / flattening: not applicable
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
+    message_reader_class = FastReader
+    message_writer_class = FastWriter
+
+    def __init__(self, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        self.settings: Settings = parse_settings(self.config)
+        s = self.settings
+        self.direction = s.direction
+        self.out_streams = (
+            ("accounts", "contacts", "opportunities")
+            if s.direction == model.IMPORT
+            else ("accounts", "contacts")
+        )
+        self.plans: dict[str, StreamPlan] = {o: build_plan(s, o) for o in self.out_streams}
+        self.stats = RunStats()
+        self.rejects = RejectsFile(s.rejects_path, s.direction)
+        self._writer = t.cast("FastWriter", self.message_writer)
+        self._reader = t.cast("FastReader", self.message_reader)
+        self._schema_sent: set[str] = set()
+        self._warned: set[tuple[str, str]] = set()
+        self._record_prefix = {
+            o: b'{"type":"RECORD","stream":' + encode(o) + b',"record":' for o in self.out_streams
+        }
+        self.buffers = {
+            o: DedupeBuffer(s.dedupe_buffer_keys, self._emitter(o)) for o in self.out_streams
+        }
+        # import joins
+        mk = s.join_memory_keys
+        self.account_index = JoinIndex("accounts", mk)  # account id -> [name, domain]
+        self.link_index = JoinIndex("account_contacts", mk)  # contact id -> [account id, job]
+        self.list_members = JoinIndex("contact_lists", mk, multi=True)
+        self.tag_members = JoinIndex("contact_tags", mk, multi=True)
+        self.email_index = JoinIndex("contact_emails", mk)  # contact id -> email (for deals)
+        self.list_names: dict[str, str] = {}
+        self.tag_names: dict[str, str] = {}
+        self.pipelines: dict[str, str] = {}
+        self.stages: dict[str, str] = {}
+        self.seen_streams: set[str] = set()
+        self.store: Store = {o: {} for o in self.out_streams}
+        if s.direction == model.IMPORT:
+            if s.store_url:
+                # One read, before the first message is emitted; the connection is closed.
+                self.store = read_store(s.store_url, s.store_schema, self.out_streams)
+            else:
+                self.logger.info(
+                    "No store_url: fill and update-only are not checked against the Abmatic "
+                    "store (every record is treated as new)."
+                )
+                for o, plan in self.plans.items():
+                    if not plan.create:
+                        self.logger.warning(
+                            "operations.%s.create is off and no store_url is set: every %s "
+                            "record will be skipped.", o, o)
+        self._handlers: dict[str, t.Callable[[dict[str, t.Any]], None]] = (
+            self._import_handlers() if s.direction == model.IMPORT else self._push_handlers()
+        )
+
+    # ----------------------------------------------------------------------------- config
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        try:
+            parse_settings(self.config)
+        except SettingsError as exc:
+            if raise_errors:
+                raise ConfigValidationError(
+                    "Config validation failed", errors=exc.errors, schema=self.config_jsonschema
+                ) from None
+            self.logger.warning("Config validation failed: %s", exc)
+            return exc.errors
+        return super()._validate_config(raise_errors=raise_errors)
+
+    # ----------------------------------------------------------------------------- output
+    def _emitter(self, out_stream: str) -> t.Callable[[dict[str, t.Any]], None]:
+        prefix = self._record_prefix[out_stream]
+        write = self._writer.write_line
+        counts = self.stats.streams[out_stream]
+
+        def emit(record: dict[str, t.Any]) -> None:
+            write(prefix + encode(record) + b"}\n")
+            counts["out"] += 1
+
+        return emit
+
+    def _ensure_schema(self, out_stream: str) -> None:
+        if out_stream in self._schema_sent:
+            return
+        self._schema_sent.add(out_stream)
+        plan = self.plans[out_stream]
+        smodel = model.STREAMS[out_stream]
+        if self.direction == model.IMPORT:
+            schema = model.import_schema(out_stream, plan.excluded)
+            key = smodel.key
+        else:
+            schema = push_schema_for(out_stream, plan)
+            key = smodel.push_key or ""
+        self._writer.write_line(
+            encode({"type": "SCHEMA", "stream": out_stream, "schema": schema,
+                    "key_properties": [key]}) + b"\n"
+        )
+
+    def _flush_buffers(self) -> None:
+        for buffer in self.buffers.values():
+            buffer.flush()
+
+    def _warn_once(self, stream: str, what: str, message: str, *args: t.Any) -> None:
+        if (stream, what) in self._warned:
+            return
+        self._warned.add((stream, what))
+        self.logger.warning(message, *args)
+
+    def _reject(self, in_stream: str, out_stream: str, rec: dict[str, t.Any],
+                reason: str) -> None:
+        key_field = _KEY_FIELDS[self.direction][in_stream]
+        record_id = rec.get("id") if self.direction == model.IMPORT else rec.get(key_field)
+        if self.direction == model.PUSH:
+            record_id = None  # the key itself is personal data or broken: use the file
+        self.rejects.write(in_stream, record_id or rec.get("activecampaign_id"), key_field,
+                           reason, rec)
+        self.stats.add(out_stream, "rejected")
+        if self.rejects.count <= _MAX_REJECT_LOGS:
+            self.logger.warning(
+                "Rejected %s record id=%s field=%s: %s (kept in %s)",
+                in_stream, record_id if record_id is not None else "-", key_field, reason,
+                self.rejects.path,
+            )
+            if self.rejects.count == _MAX_REJECT_LOGS:
+                self.logger.warning("Further rejects are only counted and written to %s.",
+                                    self.rejects.path)
+
+    def _accept(self, out_stream: str, key: str, record: dict[str, t.Any],
+                store_merge: bool) -> None:
+        plan = self.plans[out_stream]
+        if store_merge:
+            existing = self.store[out_stream].get(key)
+            outcome = operation_outcome(existing is not None, plan.create, plan.update)
+            if outcome != PASS:
+                self.stats.add(out_stream, outcome)
+                return
+            if existing is not None:
+                record = merge_with_store(
+                    record, existing, plan.modes, plan.clear_on_null, plan.custom_modes,
+                    plan.custom_default, plan.custom_clear,
+                )
+        if self.buffers[out_stream].add(key, record):
+            self.stats.streams[out_stream]["merged"] += 1
+
+    # ----------------------------------------------------------------------------- import
+    def _import_handlers(self) -> dict[str, t.Callable[[dict[str, t.Any]], None]]:
+        return {
+            "contacts": self._import_contact,
+            "accounts": self._import_account,
+            "deals": self._import_deal,
+            "account_contacts": self._index_account_contact,
+            "lists": lambda r: self._index_name(self.list_names, r, "name"),
+            "tags": lambda r: self._index_name(self.tag_names, r, "tag"),
+            "deal_pipelines": lambda r: self._index_name(self.pipelines, r, "title"),
+            "deal_stages": lambda r: self._index_name(self.stages, r, "title"),
+            "contact_lists": self._index_contact_list,
+            "contact_tags": self._index_contact_tag,
+        }
+
+    @staticmethod
+    def _index_name(index: dict[str, str], rec: dict[str, t.Any], field: str) -> None:
+        if rec.get("id") is not None and rec.get(field) is not None:
+            index[str(rec["id"])] = rec[field]
+
+    def _index_account_contact(self, rec: dict[str, t.Any]) -> None:
+        job = rec.get("jobTitle")
+        job_title = (job.strip() or None) if isinstance(job, str) else None
+        self.link_index.add(rec.get("contact"), [rec.get("account"), job_title])
+
+    def _index_contact_list(self, rec: dict[str, t.Any]) -> None:
+        if rec.get("status") in (1, "1"):
+            self.list_members.add(rec.get("contact"), str(rec.get("list")))
+
+    def _index_contact_tag(self, rec: dict[str, t.Any]) -> None:
+        self.tag_members.add(rec.get("contact"), str(rec.get("tag")))
+
+    def _names(self, index: JoinIndex, names: dict[str, str], contact_id: t.Any) -> list[str]:
+        ids = index.get(contact_id) or ()
+        out: list[str] = []
+        for i in ids:
+            name = names.get(i, i)
+            if name not in out:
+                out.append(name)
+        return out
+
+    def _import_contact(self, rec: dict[str, t.Any]) -> None:
+        plan = self.plans["contacts"]
+        cid = rec.get("id")
+        link = None
+        found = self.link_index.get(cid)
+        if found is not None:
+            account = self.account_index.get(found[0])
+            link = AccountLink(account[0] if account else None, found[1],
+                               account[1] if account else None)
+        seen = self.seen_streams
+        lists = self._names(self.list_members, self.list_names, cid) \
+            if "contact_lists" in seen else None
+        tags = self._names(self.tag_members, self.tag_names, cid) \
+            if "contact_tags" in seen else None
+        mapped = import_contact(rec, plan, link, lists, tags)
+        problem = key_problem("contacts", mapped, rec.get("email"))
+        if problem is not None:
+            self._reject("contacts", "contacts", rec, problem)
+            return
+        email = mapped["work_email"]
+        self.email_index.add(cid, email)
+        self._accept("contacts", email, without(mapped, plan.excluded), True)
+
+    def _import_account(self, rec: dict[str, t.Any]) -> None:
+        plan = self.plans["accounts"]
+        mapped = import_account(rec, plan)
+        self.account_index.add(rec.get("id"), [mapped["company_name"], mapped["website_domain"]])
+        problem = key_problem("accounts", mapped, rec.get("accountUrl"))
+        if problem is not None:
+            self._reject("accounts", "accounts", rec, problem)
+            return
+        self._accept("accounts", mapped["website_domain"], without(mapped, plan.excluded), True)
+
+    def _import_deal(self, rec: dict[str, t.Any]) -> None:
+        plan = self.plans["opportunities"]
+        account = self.account_index.get(rec.get("account"))
+        mapped = import_deal(
+            rec, plan,
+            pipeline=self.pipelines.get(str(rec.get("group"))),
+            stage=self.stages.get(str(rec.get("stage"))),
+            account_domain=account[1] if account else None,
+            contact_email=self.email_index.get(rec.get("contact")),
+        )
+        problem = key_problem("opportunities", mapped, rec.get("id"))
+        if problem is not None:
+            self._reject("deals", "opportunities", rec, problem)
+            return
+        self._accept("opportunities", mapped["activecampaign_id"],
+                     without(mapped, plan.excluded), True)
+
+    # ----------------------------------------------------------------------------- push
+    def _push_handlers(self) -> dict[str, t.Callable[[dict[str, t.Any]], None]]:
+        return {
+            "contacts": lambda r: self._push("contacts", r),
+            "accounts": lambda r: self._push("accounts", r),
+        }
+
+    def _push(self, stream: str, rec: dict[str, t.Any]) -> None:
+        result = push_record(stream, rec, self.plans[stream])
+        for name in result.ignored_fields:
+            known = name in model.STREAMS[stream].field_names
+            self._warn_once(
+                stream, f"field:{name}",
+                "%s.%s is not pushed (%s); it is dropped.", stream, name,
+                "no ActiveCampaign counterpart" if known else "not an Abmatic model field",
+            )
+        for key in result.unmapped_custom:
+            self._warn_once(
+                stream, f"custom:{key}",
+                "%s.custom_fields.%s is not mapped to an ActiveCampaign custom field "
+                '(settings custom_fields.%s); it is not pushed.', stream, key, stream,
+            )
+        problem = push_key_problem(stream, result.record, rec)
+        if problem is not None:
+            self._reject(stream, stream, rec, problem)
+            return
+        key_field = model.STREAMS[stream].push_key or ""
+        self._accept(stream, result.record[key_field], result.record, False)
+
+    # ----------------------------------------------------------------------------- messages
+    def _process_schema_message(self, message_dict: dict) -> None:
+        stream = message_dict.get("stream")
+        self.seen_streams.add(str(stream))
+        out = self._out_stream(str(stream))
+        if out is not None:
+            self._ensure_schema(out)
+
+    def _out_stream(self, stream: str) -> str | None:
+        if self.direction == model.IMPORT:
+            return model.IMPORT_SOURCES.get(stream)
+        return stream if stream in self.plans else None
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        stream = message_dict["stream"]
+        handler = self._handlers.get(stream)
+        if handler is None:
+            self._warn_once(stream, "stream", "Stream %s is not used by the %s direction; its "
+                            "records are ignored.", stream, self.direction)
+            self.stats.add(stream, "in")
+            return
+        out = self._out_stream(stream) or stream
+        if out in self.plans:
+            self._ensure_schema(out)
+        self.seen_streams.add(stream)
+        self.stats.streams[out]["in"] += 1
+        handler(message_dict["record"])
+
+    def _process_state_message(self, message_dict: dict) -> None:
+        # Mapped data first, then the bookmark, byte for byte.
+        self._flush_buffers()
+        line = self._reader.current_line
+        if isinstance(line, str):
+            line = line.encode()
+        if line is None:
+            line = encode(message_dict)
+        self._writer.write_line(line if line.endswith(b"\n") else line + b"\n")
+        self._writer.flush()
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        out = self._out_stream(str(message_dict.get("stream")))
+        if out is None:
+            return
+        self.buffers[out].flush()
+        self._writer.write_line(encode({**message_dict, "stream": out}) + b"\n")
+
+    def process_endofpipe(self) -> None:
+        self._flush_buffers()
+        self._writer.flush()
+        self.rejects.close()
+        for index in (self.account_index, self.link_index, self.list_members,
+                      self.tag_members, self.email_index):
+            index.close()
+        for line in self.stats.summary_lines():
+            self.logger.info("Run summary (%s) %s", self.direction, line)
+        if self.rejects.count:
+            self.logger.warning("%d record(s) rejected; see %s", self.rejects.count,
+                                self.rejects.path)
+
+    # ----------------------------------------------------------------------------- SDK API
+    # The SDK's abstract per-message API, used by callers that drive the mapper message by
+    # message. The CLI path above writes directly (no Message objects) for speed.
+    def _collect(self, fn: t.Callable[[dict], None], message_dict: dict) -> list[dict]:
+        writer = self._writer
+        saved = bytes(writer._buf)
+        writer._buf.clear()
+        fn(message_dict)
+        produced = bytes(writer._buf)
+        writer._buf[:] = saved
+        return [msgspec.json.decode(line) for line in produced.splitlines() if line]
+
+    def map_schema_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+        return [_as_message(m) for m in self._collect(self._process_schema_message,
+                                                      message_dict)]
+
+    def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+        return [_as_message(m) for m in self._collect(self._process_record_message,
+                                                      message_dict)]
+
+    def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+        self._flush_buffers()
+        return [singer.StateMessage(value=message_dict.get("value", {}))]
+
+    def map_activate_version_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+        return [_as_message(m) for m in self._collect(self._process_activate_version_message,
+                                                      message_dict)]
+
+
+def _as_message(d: dict[str, t.Any]) -> singer.Message:
+    kind = d.get("type")
+    if kind == "SCHEMA":
+        return singer.SchemaMessage(d["stream"], d["schema"], d.get("key_properties"))
+    if kind == "RECORD":
+        return singer.RecordMessage(d["stream"], d["record"])
+    if kind == "ACTIVATE_VERSION":
+        return singer.ActivateVersionMessage(d["stream"], d["version"])
+    return singer.StateMessage(value=d.get("value", {}))

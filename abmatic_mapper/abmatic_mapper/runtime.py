@@ -1,0 +1,104 @@
+"""Run bookkeeping: the bounded de-duplication buffer, counters and the rejects file."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+COUNTERS = ("in", "out", "rejected", "merged", "skipped_create_off", "skipped_update_off")
+
+
+class RunStats:
+    def __init__(self) -> None:
+        self.streams: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+
+    def add(self, stream: str, counter: str, n: int = 1) -> None:
+        self.streams[stream][counter] += n
+
+    def summary_lines(self) -> list[str]:
+        lines = []
+        for stream, counts in self.streams.items():
+            parts = " ".join(f"{k}={v}" for k, v in counts.items() if v or k in ("in", "out"))
+            lines.append(f"{stream}: {parts}")
+        return lines
+
+
+class DedupeBuffer:
+    """One record per key, at most ``max_keys`` keys before ``emit`` drains it.
+
+    A duplicate key is merged into the buffered record: per field the last non-null value wins
+    (a later null does not erase an earlier value of the same run).
+    """
+
+    def __init__(self, max_keys: int, emit: Callable[[dict[str, Any]], None]) -> None:
+        self.max_keys = max_keys
+        self._emit = emit
+        self._records: dict[Any, dict[str, Any]] = {}
+
+    def add(self, key: Any, record: dict[str, Any]) -> bool:
+        """Buffer ``record``; True when it replaced a buffered record with the same key."""
+        records = self._records
+        previous = records.get(key)
+        if previous is not None:
+            previous.update({k: v for k, v in record.items() if v is not None})
+            return True
+        records[key] = record
+        if len(records) >= self.max_keys:
+            self.flush()
+        return False
+
+    def flush(self) -> int:
+        records = self._records
+        if not records:
+            return 0
+        self._records = {}
+        emit = self._emit
+        for record in records.values():
+            emit(record)
+        return len(records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+class RejectsFile:
+    """JSON lines of rejected records; the file is created on the first reject."""
+
+    def __init__(self, path: str, direction: str) -> None:
+        self.path = path
+        self.direction = direction
+        self._fh: TextIO | None = None
+        self.count = 0
+
+    def write(
+        self,
+        stream: str,
+        record_id: Any,
+        key_field: str,
+        reason: str,
+        record: dict[str, Any],
+    ) -> None:
+        if self._fh is None:
+            parent = os.path.dirname(os.path.abspath(self.path))
+            os.makedirs(parent, exist_ok=True)
+            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        line = {
+            "rejected_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "direction": self.direction,
+            "stream": stream,
+            "id": record_id,
+            "field": key_field,
+            "reason": reason,
+            "record": record,
+        }
+        self._fh.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None

@@ -1,0 +1,61 @@
+"""``python -m activecampaign_sandbox --port 8765 --seed demo --contacts 5000``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+import time
+
+from activecampaign_sandbox.seed import SEEDS
+from activecampaign_sandbox.server import DEFAULT_API_KEY, Sandbox
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="activecampaign-sandbox",
+                                     description="Local ActiveCampaign API v3 sandbox.")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--seed", default="demo", choices=SEEDS)
+    parser.add_argument("--contacts", type=int, default=1000,
+                        help="number of seeded contacts (demo seed)")
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument("--rate-limit", type=float, default=5.0,
+                      help="requests per second per account (default 5)")
+    rate.add_argument("--no-rate-limit", action="store_true", help="turn the 5 req/s limit off")
+    parser.add_argument("--no-bulk-limits", action="store_true",
+                        help="turn off the bulk-import 20/100 requests per minute limits")
+    parser.add_argument("--import-delay", type=float, default=0.2,
+                        help="seconds before a queued bulk import is applied")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    sandbox = Sandbox(seed=args.seed, contacts=args.contacts,
+                      rate_limit=None if args.no_rate_limit else args.rate_limit,
+                      api_key=args.api_key, host=args.host, port=args.port,
+                      import_delay=args.import_delay,
+                      bulk_limits=None if args.no_bulk_limits else (20, 100))
+    sandbox.start()
+    key_note = DEFAULT_API_KEY if args.api_key == DEFAULT_API_KEY else "(the --api-key value)"
+    print(f"ActiveCampaign sandbox: {sandbox.base_url}  (API {sandbox.base_url}/api/3, "
+          f"seed {args.seed}, {args.contacts if args.seed == 'demo' else 0} contacts, "
+          f"seeded in {time.monotonic() - started:.1f} s)", flush=True)
+    print(f"API key: {key_note}; rate limit: "
+          f"{'off' if args.no_rate_limit else f'{args.rate_limit:g} req/s'}; "
+          f"stats at {sandbox.base_url}/_sandbox/stats. Ctrl-C to stop.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    sandbox.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Benchmark target-activecampaign against a sandbox at ActiveCampaign's real limits.
+
+    .venv/bin/python benchmarks/bench_target.py [--contacts 10000] [--baseline 100]
+
+The sandbox runs in its own process (5 requests/s, bulk import 100 multi-contact requests/min,
+20 single-contact/min) so the target's memory is measured alone. Phases:
+  1. push N new contacts;
+  2. push the same N contacts again, half of them with a changed last name (N/2 updates,
+     N/2 unchanged);
+  3. baseline: one POST /contact/sync per contact for a smaller sample, extrapolated to N.
+Requests are counted by the sandbox (/_sandbox/stats), not by the client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from contextlib import redirect_stderr
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from activecampaign_client import ActiveCampaignSession, RequestPacer
+from target_activecampaign.payloads import CONTACT_SCHEMA
+from target_activecampaign.target import TargetActiveCampaign
+
+API_KEY = "bench-key"
+BULK_CEILING_PER_S = 100 * 250 / 60  # 100 requests/min x 250 contacts
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_sandbox(port: int, seeded: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "activecampaign_sandbox", "--port", str(port), "--seed", "demo",
+         "--contacts", str(seeded), "--api-key", API_KEY, "--rate-limit", "5"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/_sandbox/stats", timeout=1)
+            return proc
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("sandbox did not start")
+
+
+def stats(base: str) -> dict[str, Any]:
+    return dict(requests.get(f"{base}/_sandbox/stats", timeout=10).json())
+
+
+def reset(base: str) -> None:
+    requests.post(f"{base}/_sandbox/reset-stats", timeout=10)
+
+
+def records(n: int, changed_every: int = 0) -> list[dict[str, Any]]:
+    out = []
+    for i in range(n):
+        last = f"Person{i}"
+        if changed_every and i % changed_every == 0:
+            last += "-v2"
+        out.append({"email": f"bench{i:06d}@bench-corp.io", "firstName": f"B{i}",
+                    "lastName": last, "phone": f"+1 555 {i:06d}", "event": "revealed"})
+    return out
+
+
+def push(base: str, recs: list[dict[str, Any]], workdir: Path, name: str) -> dict[str, Any]:
+    schema = {**CONTACT_SCHEMA, "x-sync": {"operations": {"create": True, "update": True},
+                                           "modes": {"lastName": "overwrite"}}}
+    lines = [json.dumps({"type": "SCHEMA", "stream": "contacts", "schema": schema,
+                         "key_properties": ["email"]})]
+    lines += [json.dumps({"type": "RECORD", "stream": "contacts", "record": r}) for r in recs]
+    config = {"api_url": base, "api_key": API_KEY,
+              "activity_log_path": str(workdir / f"{name}-activity.jsonl"),
+              "rejects_path": str(workdir / f"{name}-rejects.jsonl"),
+              "bulk_poll_interval": 0.5}
+    reset(base)
+    tracemalloc.start()
+    started = time.monotonic()
+    with redirect_stderr(io.StringIO()):
+        TargetActiveCampaign(config=config).listen(io.StringIO("\n".join(lines) + "\n"))
+    elapsed = time.monotonic() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    st = stats(base)
+    routes = st["routes"]
+    writes = sum(v for k, v in routes.items() if not k.startswith("GET "))
+    total = sum(routes.values())
+    summary = next(json.loads(x) for x in (workdir / f"{name}-activity.jsonl").read_text()
+                   .splitlines() if '"type": "summary"' in x)
+    counts = summary["counts"][0]
+    return {"phase": name, "records": len(recs), "seconds": elapsed, "requests": total,
+            "writes": writes, "throttled": st.get("throttled_429", 0),
+            "bulk_requests": routes.get("POST /api/3/import/bulk_import", 0),
+            "written": counts["created"] + counts["updated"], "counts": counts,
+            "peak_mb": peak / 1e6}
+
+
+def baseline(base: str, n: int) -> dict[str, Any]:
+    session = ActiveCampaignSession(base, API_KEY, requests_per_second=5,
+                                    pacer=RequestPacer(5))
+    reset(base)
+    started = time.monotonic()
+    for r in records(n):
+        session.post("contact/sync", {"contact": {
+            "email": f"base-{r['email']}", "firstName": r["firstName"],
+            "lastName": r["lastName"], "phone": r["phone"]}})
+    elapsed = time.monotonic() - started
+    total = sum(stats(base)["routes"].values())
+    return {"phase": f"baseline: contact/sync x{n}", "records": n, "seconds": elapsed,
+            "requests": total, "writes": total, "written": n}
+
+
+def row(r: dict[str, Any], scale_to: int | None = None) -> str:
+    per_write = r["written"] / r["writes"] if r["writes"] else float("nan")
+    per_1000 = r["requests"] / r["records"] * 1000
+    rate = r["records"] / r["seconds"]
+    wrate = r["written"] / r["seconds"]
+    extra = ""
+    if scale_to:
+        extra = f" (extrapolated to {scale_to:,}: {scale_to / rate / 60:.1f} min)"
+    return (f"| {r['phase']} | {r['records']:,} | {r['written']:,} | {r['requests']:,} | "
+            f"{r['writes']:,} | {per_write:,.1f} | {per_1000:,.1f} | {r['seconds']:.1f} | "
+            f"{rate:,.1f} | {wrate:,.1f} ({wrate / BULK_CEILING_PER_S:.0%}) | "
+            f"{r.get('peak_mb', float('nan')):.1f} |{extra}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--contacts", type=int, default=10_000)
+    ap.add_argument("--baseline", type=int, default=100)
+    ap.add_argument("--seeded", type=int, default=200)
+    args = ap.parse_args()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_sandbox(port, args.seeded)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            new = push(base, records(args.contacts), work, "1. new contacts")
+            upd = push(base, records(args.contacts, changed_every=2), work,
+                       "2. updates (half unchanged)")
+            base_r = baseline(base, args.baseline)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    print(f"Sandbox: demo seed with {args.seeded} contacts, 5 req/s, bulk import 100/min; "
+          f"bulk importer ceiling = {BULK_CEILING_PER_S:.0f} contacts/s.")
+    print("| phase | records | written | requests | write requests | contacts per write "
+          "request | requests per 1,000 records | seconds | records/s | written/s (% of bulk "
+          "ceiling) | peak MB (tracemalloc) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(row(new))
+    print(row(upd))
+    print(row(base_r, scale_to=args.contacts))
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"outcomes: new={new['counts']}, updates={upd['counts']}; 429s: "
+          f"{new['throttled']}+{upd['throttled']}; bulk requests: {new['bulk_requests']}+"
+          f"{upd['bulk_requests']}; max RSS of the benchmark process {rss_mb:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

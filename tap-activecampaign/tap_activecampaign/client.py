@@ -1,0 +1,377 @@
+"""The base stream: URL, auth, paging, pacing, retries and record typing for every stream.
+
+One HTTP mechanism for the whole tap: the SDK's request loop, with
+- ``request_decorator`` wrapped by the process-wide pacer (``shared_pacer``), so every attempt,
+  retries included, spends from one ``requests_per_second`` budget;
+- ``validate_response`` using the shared classifier (``activecampaign_client.errors``): 429 and
+  5xx retry (a 429's ``Retry-After`` pauses the pacer for every stream), other 4xx fail with
+  ActiveCampaign's own text, and a truncated or malformed JSON body is retried too;
+- a bounded full-jitter exponential backoff (``backoff_wait_generator``).
+The API key travels only in the ``Api-Token`` header and is never put into a message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import random
+import typing as t
+from functools import cache, cached_property
+from importlib import resources
+from urllib.parse import urlsplit
+
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import RetriableAPIError
+
+from activecampaign_client import OBJECTS, ApiUsage
+from activecampaign_client.errors import (
+    URL_HINT,
+    FatalAPIError,
+    classify,
+    fatal_error_for,
+    parse_body,
+    retry_after_seconds,
+)
+from activecampaign_client.errors import RetriableAPIError as ACRetriableAPIError
+from tap_activecampaign.pagination import PAGE_SIZE, ShortPageOffsetPaginator
+from tap_activecampaign.records import RecordShaper, to_utc_iso, zone
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+    from tap_activecampaign.tap import TapActiveCampaign
+
+LOGGER = logging.getLogger("tap-activecampaign")
+_JSON_ATTR = "_tap_activecampaign_json"
+
+
+@cache
+def load_schema(name: str) -> dict:
+    """``schemas/<name>.json`` with ``shared.json#/definitions/...`` references resolved."""
+    folder = resources.files("tap_activecampaign") / "schemas"
+    shared = json.loads((folder / "shared.json").read_text())["definitions"]
+
+    def resolve(node: t.Any) -> t.Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("shared.json#/definitions/"):
+                return dict(shared[ref.rsplit("/", 1)[1]])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return t.cast("dict", resolve(json.loads((folder / f"{name}.json").read_text())))
+
+
+def response_json(response: requests.Response) -> t.Any:
+    """The parsed body, parsed once (validate_response already did it)."""
+    if not hasattr(response, _JSON_ATTR):
+        setattr(response, _JSON_ATTR, parse_body(response))
+    return getattr(response, _JSON_ATTR)
+
+
+def _path_of(request: requests.PreparedRequest | None) -> str:
+    """``/api/3/contacts`` without host or query (nothing secret or personal)."""
+    return urlsplit(request.url or "").path if request is not None else "?"
+
+
+class RequestFailedError(ACRetriableAPIError):
+    """Retries were exhausted; the message says what was retried and how often."""
+
+
+class ActiveCampaignStream(RESTStream):
+    """Base class: each concrete stream sets class attributes only."""
+
+    #: key in ``activecampaign_client.OBJECTS`` (path and list key of the collection)
+    _tap: TapActiveCampaign
+    ac_object: str = ""
+    primary_keys = ("id",)
+    #: the field holding a contact id, for streams limited to import-source members
+    member_key: str | None = None
+    page_size = PAGE_SIZE
+    backoff_base = 0.5
+    backoff_cap = 30.0
+    max_attempts = 7
+
+    def __init__(self, tap: t.Any) -> None:
+        super().__init__(
+            tap=tap, schema=load_schema(self.name), path=f"/{OBJECTS[self.ac_object].path}"
+        )
+        self.list_key = OBJECTS[self.ac_object].list_key
+        self.shape = RecordShaper(self.schema, zone(self.config.get("naive_timezone")))
+
+    # -- connection ---------------------------------------------------------------------------
+
+    @property
+    def url_base(self) -> str:
+        return self._tap.api_base
+
+    @property
+    def http_headers(self) -> dict:
+        return {
+            "Api-Token": self.config["api_key"],
+            "Accept": "application/json",
+            "User-Agent": self.user_agent,
+        }
+
+    @cached_property
+    def user_agent(self) -> str:
+        return str(self.config.get("user_agent") or "tap-activecampaign")
+
+    @property
+    def timeout(self) -> int:
+        return int(self.config.get("request_timeout", 60))
+
+    @property
+    def usage(self) -> ApiUsage:
+        return self._tap.usage
+
+    # -- requests and paging -----------------------------------------------------------------
+
+    def get_new_paginator(self) -> ShortPageOffsetPaginator:
+        return ShortPageOffsetPaginator(self.page_items, self.page_size)
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        return {"limit": self.page_size, "offset": next_page_token or 0}
+
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        request = super().get_http_request(page=page)
+        request.safe_query_chars = "[]"  # filters[updated_after], orders[id] go out readable
+        return request
+
+    def page_items(self, response: requests.Response) -> list[dict]:
+        items = response_json(response).get(self.list_key) if response.content else None
+        return items if isinstance(items, list) else []
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        yield from self.page_items(response)
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        if self.member_key and not self._tap.is_member(row.get(self.member_key), self):
+            return None
+        return self.shape(row)
+
+    # -- errors, retries, pacing -------------------------------------------------------------
+
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        self.usage.by_status[status] = self.usage.by_status.get(status, 0) + 1
+        verdict = classify(status)
+        method = response.request.method or "GET"
+        path = _path_of(response.request)
+        if verdict == "fatal":
+            raise fatal_error_for(method, path, response)
+        if verdict == "retry":
+            if status == 429:
+                self.usage.throttled += 1
+                wait = retry_after_seconds(response)
+                if wait:
+                    self._tap.pacer.pause(wait)
+                    self.logger.warning("HTTP 429 on %s; every stream pauses %.1f s "
+                                        "(Retry-After)", path, wait)
+            raise RetriableAPIError(f"HTTP {status} on {method} {path}", response)
+        try:
+            response_json(response)
+        except ValueError as exc:
+            raise RetriableAPIError(
+                f"truncated or malformed JSON body on {method} {path}", response
+            ) from exc
+
+    def response_error_message(self, response: requests.Response) -> str:
+        """Never the body or headers (they may hold personal data): status and path only."""
+        return f"HTTP {response.status_code} on {_path_of(response.request)}"
+
+    def request_decorator(self, func: Callable) -> Callable:
+        pacer = self._tap.pacer
+
+        def paced(prepared_request: requests.PreparedRequest, context: t.Any) -> t.Any:
+            pacer.wait()
+            self.usage.requests += 1
+            return func(prepared_request, context)
+
+        retrying = super().request_decorator(paced)
+        attempts = self.backoff_max_tries()
+
+        def clear_errors(prepared_request: requests.PreparedRequest, context: t.Any) -> t.Any:
+            try:
+                return retrying(prepared_request, context)
+            except (FatalAPIError, ACRetriableAPIError):
+                raise
+            except (RetriableAPIError, requests.RequestException, ConnectionError) as exc:
+                raise self._exhausted_error(prepared_request, exc, attempts) from None
+
+        return clear_errors
+
+    def _exhausted_error(
+        self, request: requests.PreparedRequest, exc: BaseException, attempts: int
+    ) -> RequestFailedError:
+        if isinstance(exc, requests.Timeout):
+            problem, hint = f"timed out after {self.timeout} s (request_timeout)", ""
+        elif isinstance(exc, requests.ConnectionError | ConnectionError):
+            problem, hint = f"could not connect ({type(exc).__name__})", f" {URL_HINT}"
+        else:
+            problem, hint = str(exc), ""
+        return RequestFailedError(
+            f"{request.method} {_path_of(request)} failed after {attempts} attempts "
+            f"(last problem: {problem}); each attempt was retried with exponential backoff "
+            f"and jitter.{hint}"
+        )
+
+    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
+        """Full-jitter exponential backoff; after a 429 the pacer already holds the wait."""
+        attempt = 0
+        exc = yield 0.0
+        while True:
+            response = getattr(exc, "response", None)
+            if isinstance(response, requests.Response) and response.status_code == 429 and (
+                retry_after_seconds(response)
+            ):
+                wait = 0.0
+            else:
+                ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
+                wait = random.uniform(ceiling / 2, ceiling)
+            attempt += 1
+            exc = yield wait
+
+    def backoff_jitter(self, value: float) -> float:
+        return value  # jitter is applied in backoff_wait_generator
+
+    def backoff_max_tries(self) -> int:
+        return int(getattr(self._tap, "max_attempts", None) or self.max_attempts)
+
+    def backoff_handler(self, details: t.Any) -> None:
+        self.usage.retries += 1
+        exc = details.get("exception")
+        if isinstance(exc, RetriableAPIError):
+            problem = str(exc)
+        elif isinstance(exc, requests.Timeout):
+            problem = f"timeout after {self.timeout} s"
+        else:
+            problem = f"connection problem ({type(exc).__name__})"
+        self.logger.warning("%s; retry %d of %d in %.2f s", problem, details.get("tries", 0),
+                            self.backoff_max_tries() - 1, details.get("wait") or 0.0)
+
+    def log_sync_costs(self) -> None:
+        super().log_sync_costs()
+        if self is list(self._tap.streams.values())[-1]:  # the SDK calls this after all syncs
+            self.logger.info("ActiveCampaign API usage: %s", self.usage.summary())
+
+    # -- extra reads through the same machinery ----------------------------------------------
+
+    def fetch_json(self, path: str, params: dict[str, t.Any] | None = None) -> t.Any:
+        """One paced, retried GET of ``<api>/<path>``; returns the parsed body."""
+        from urllib.parse import urlencode
+
+        prepared = self.build_prepared_request(
+            method="GET",
+            url=f"{self.url_base}/{path}",
+            params=urlencode(params or {}, safe="[]"),
+            headers=self.http_headers,
+        )
+        response = self.request_decorator(self._request)(prepared, None)
+        return response_json(response)
+
+    def fetch_pages(
+        self, object_name: str, params: dict[str, t.Any] | None = None
+    ) -> Iterator[list[dict]]:
+        """Every page (offset, 100 a page, stop on a short page) of a collection."""
+        obj = OBJECTS[object_name]
+        offset = 0
+        while True:
+            body = self.fetch_json(obj.path, {**(params or {}), "limit": PAGE_SIZE,
+                                              "offset": offset})
+            items = body.get(obj.list_key) if isinstance(body, dict) else None
+            items = items if isinstance(items, list) else []
+            yield items
+            if len(items) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    def contact_ids(self, params: dict[str, t.Any]) -> Iterator[str]:
+        """Ids of the contacts matching ``params``, read by key (``id_greater``)."""
+        last: int | None = None
+        while True:
+            query = {**params, "limit": PAGE_SIZE, "orders[id]": "ASC"}
+            if last is not None:
+                query["id_greater"] = last
+            body = self.fetch_json("contacts", query)
+            items = body.get("contacts") or []
+            for item in items:
+                yield str(item["id"])
+            if len(items) < PAGE_SIZE:
+                return
+            last = max(int(item["id"]) for item in items)
+
+
+class IncrementalStream(ActiveCampaignStream):
+    """A stream read with ``filters[updated_after]`` from its bookmark.
+
+    ActiveCampaign cannot sort by update time, so the stream is unsorted: the SDK keeps the
+    highest value seen as a progress marker and promotes it to the bookmark only when the
+    scan has finished (an interrupted run leaves the old bookmark in place). The promoted
+    value is capped by a signpost: the scan's start time, taken from the first response's
+    ``Date`` header (minus one second, the header's resolution), so a record updated during a
+    long scan after its page was read is caught by the next run. The filter is inclusive, so
+    records exactly at the bookmark are read again (a repeat, never a loss).
+    """
+
+    is_sorted = False
+    updated_filter = "filters[updated_after]"
+
+    def get_replication_key_signpost(self, context: Context | None = None) -> None:
+        return None  # written after the first response, from the server's Date header
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        self._scan_context = context
+        self._scan_local_start = dt.datetime.now(dt.UTC)
+        self._signpost_written = False
+        yield from super().get_records(context)
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        if not self._signpost_written:
+            self._signpost_written = True
+            self._write_replication_key_signpost(self._scan_context, self.scan_start(response))
+        yield from super().parse_response(response)
+
+    def scan_start(self, response: requests.Response) -> str:
+        started = self._scan_local_start
+        header = response.headers.get("Date")
+        if header:
+            try:
+                started = email.utils.parsedate_to_datetime(header)
+            except (TypeError, ValueError):
+                self.logger.warning("Unreadable Date header; using the local clock")
+        return to_utc_iso(started - dt.timedelta(seconds=1))
+
+    def updated_after(self, context: Context | None) -> str | None:
+        """The bookmark (or start_date) as the API's filter value, in UTC."""
+        start = self.get_starting_timestamp(context)
+        if start is None:
+            return None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=dt.UTC)
+        return start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        params = super().get_url_params(context, next_page_token)
+        if since := self.updated_after(context):
+            params[self.updated_filter] = since
+        return params
+
+
+class CachedTableStream(ActiveCampaignStream):
+    """A small table read once per run and shared (field definitions, custom field data).
+
+    The same rows feed this stream and the ``custom_fields`` objects of contacts, accounts
+    and deals, so each table costs its pages once per run.
+    """
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        yield from self._tap.table(self.ac_object, self)

@@ -1,0 +1,124 @@
+"""The activity log (JSON lines, one per record), the rejects file and the run summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import IO, Any
+
+OUTCOMES = ("created", "updated", "unchanged", "skipped", "rejected", "failed")
+
+MESSAGES = {
+    "created": "Created new record",
+    "updated": "Updated record",
+    "unchanged": "Synced successfully",
+    "duplicate": "Error: duplicate",
+}
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class JsonLines:
+    """Append-only JSON-lines file, opened on first write (nothing is created for a clean run)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = Path(path) if path else None
+        self._fh: IO[str] | None = None
+        self._lock = threading.Lock()
+        self.lines = 0
+
+    def write(self, obj: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        with self._lock:
+            if self._fh is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = self.path.open("a", encoding="utf-8")
+            self._fh.write(json.dumps(obj, default=str, ensure_ascii=False) + "\n")
+            self.lines += 1
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class ActivityLog:
+    """The product's activity table: timestamp, type, object, key, message (+ changes)."""
+
+    def __init__(self, path: str | None, *, dry_run: bool = False) -> None:
+        self.file = JsonLines(path)
+        self.dry_run = dry_run
+        self.counts: dict[str, Counter[str]] = {}
+        self.warnings = 0
+
+    def record(self, outcome: str, obj: str, key: str, message: str, *,
+               changes: dict[str, Any] | None = None, event: str | None = None,
+               level: str | None = None) -> dict[str, Any]:
+        """Log one record's outcome; ``level`` defaults from the outcome."""
+        if level is None:
+            level = {"rejected": "error", "failed": "error", "skipped": "warning"}.get(
+                outcome, "success")
+        self.counts.setdefault(obj, Counter())[outcome] += 1
+        line: dict[str, Any] = {"timestamp": now_iso(), "type": level, "object": obj,
+                                "key": key, "outcome": outcome, "message": message}
+        if self.dry_run:
+            line["dry_run"] = True
+        if changes:
+            line["changes"] = changes
+        if event:
+            line["event"] = event
+        self.file.write(line)
+        return line
+
+    def warn(self, obj: str, key: str, message: str, event: str | None = None) -> None:
+        """A warning about a record that is otherwise handled (not counted as an outcome)."""
+        self.warnings += 1
+        line: dict[str, Any] = {"timestamp": now_iso(), "type": "warning", "object": obj,
+                                "key": key, "message": message}
+        if event:
+            line["event"] = event
+        self.file.write(line)
+
+    def summary_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for obj in sorted(self.counts):
+            row: dict[str, Any] = {"object": obj}
+            row.update({o: self.counts[obj].get(o, 0) for o in OUTCOMES})
+            rows.append(row)
+        return rows
+
+    def summary_table(self) -> str:
+        header = ["object", *OUTCOMES]
+        rows = [[str(r[h]) for h in header] for r in self.summary_rows()] or \
+            [["(none)", *["0"] * len(OUTCOMES)]]
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+        fmt = " | ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
+        lines = [fmt.format(*header), "-+-".join("-" * w for w in widths)]
+        lines += [fmt.format(*r) for r in rows]
+        return "\n".join(lines)
+
+
+class RejectsFile:
+    """Records that were not written, with the reason: replay with ``python -m
+    target_activecampaign.replay``."""
+
+    def __init__(self, path: str | None) -> None:
+        self.file = JsonLines(path)
+
+    def write(self, stream: str, record: dict[str, Any], reason: str, outcome: str,
+              x_sync: dict[str, Any] | None) -> None:
+        line: dict[str, Any] = {"timestamp": now_iso(), "stream": stream, "outcome": outcome,
+                                "reason": reason, "record": record}
+        if x_sync:
+            line["x-sync"] = x_sync
+        self.file.write(line)

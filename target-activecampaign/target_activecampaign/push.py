@@ -1,0 +1,624 @@
+"""One push run: the reads and writes against ActiveCampaign, shared by both sinks.
+
+The decisions live in ``payloads`` (pure); this module only reads what they need, sends what
+they return and records each outcome in the activity log (and rejects file).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from activecampaign_client import (
+    ActiveCampaignSession,
+    AuthenticationError,
+    FatalAPIError,
+    RequestPacer,
+    RetriableAPIError,
+    normalize_email,
+)
+from activecampaign_client.errors import api_error_text, error_codes
+from target_activecampaign import payloads as p
+from target_activecampaign.activity import MESSAGES, ActivityLog, RejectsFile, now_iso
+
+PAGE = 100
+MAX_CONSECUTIVE_TRANSIENT_FAILURES = 3
+
+
+class PushAborted(RuntimeError):
+    """The run cannot go on (ActiveCampaign unreachable, bulk import stuck); no STATE moves."""
+
+
+class PushRun:
+    """State of one target run: session, caches of AC metadata, the contact index, logs."""
+
+    def __init__(self, config: Mapping[str, Any], logger: logging.Logger,
+                 session: ActiveCampaignSession | None = None) -> None:
+        self.config = config
+        self.logger = logger
+        self.dry_run = bool(config.get("dry_run"))
+        self.activity = ActivityLog(config.get("activity_log_path"), dry_run=self.dry_run)
+        self.rejects = RejectsFile(config.get("rejects_path"))
+        self.max_records = config.get("max_records")
+        self.records_admitted = 0
+        self._session = session
+        self._checked = False
+        self.bulk_threshold = max(2, int(config.get("bulk_threshold") or 10))
+        self.bulk_pacer = RequestPacer(float(config.get("bulk_requests_per_minute") or 100),
+                                       window=61.8)
+        self.read_strategy = config.get("read_strategy") or "auto"
+        # caches, filled on first need
+        self._contact_fields: p.FieldCatalog | None = None
+        self._account_fields: p.FieldCatalog | None = None
+        self._lists: p.NameIndex | None = None
+        self._tags: p.NameIndex | None = None
+        self._automations: p.NameIndex | None = None
+        self._accounts: dict[str, p.CurrentAccount] | None = None
+        self._account_names: dict[str, str] = {}
+        self._contact_total: int | None = None
+        self.contact_index: dict[str, p.CurrentContact] | None = None
+        self._index_includes: set[str] = set()
+        self._transient_failures = 0
+        self.read_mode_used: set[str] = set()
+        self.write_paths: dict[str, int] = {"bulk_requests": 0, "bulk_contacts": 0,
+                                            "sync_requests": 0}
+
+    # ------------------------------------------------------------------ session
+    @property
+    def session(self) -> ActiveCampaignSession:
+        if self._session is None:
+            self._session = ActiveCampaignSession(
+                self.config["api_url"], self.config["api_key"],
+                requests_per_second=float(self.config.get("requests_per_second") or 5),
+                timeout=float(self.config.get("request_timeout") or 60),
+                user_agent=self.config.get("user_agent") or "target-activecampaign/0.1.0",
+                max_retries=int(self.config.get("max_retries", 6)),
+            )
+        if not self._checked:
+            self._checked = True
+            self._session.get("users/me")  # a rejected key fails here with the client's message
+        return self._session
+
+    def get_all(self, path: str, list_key: str, params: dict[str, Any] | None = None,
+                ) -> list[dict[str, Any]]:
+        """Every item of a collection, offset-paged by 100, stopping on a short page."""
+        items: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            body = self.session.get(path, {**(params or {}), "limit": PAGE, "offset": offset})
+            page = body.get(list_key) or [] if isinstance(body, dict) else body or []
+            items.extend(page)
+            if len(page) < PAGE:
+                return items
+            offset += PAGE
+
+    # ------------------------------------------------------------------ admission
+    def admit(self, stream: str, record: dict[str, Any], key: str,
+              x_sync: dict[str, Any] | None) -> bool:
+        """False (and the record reported, not dropped) once ``max_records`` is reached."""
+        if self.max_records is None or self.records_admitted < int(self.max_records):
+            self.records_admitted += 1
+            return True
+        msg = (f"Not pushed: beyond max_records={self.max_records} (test sync limit); "
+               "replay it from the rejects file.")
+        self.activity.record("skipped", stream[:-1], key, msg, event=record.get("event"))
+        self.rejects.write(stream, record, msg, "skipped", x_sync)
+        return False
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def contact_fields(self) -> p.FieldCatalog:
+        if self._contact_fields is None:
+            fields: list[dict[str, Any]] = []
+            options: list[dict[str, Any]] = []
+            offset = 0
+            while True:
+                body = self.session.get("fields", {"limit": PAGE, "offset": offset})
+                fields.extend(body.get("fields") or [])
+                options.extend(body.get("fieldOptions") or [])
+                if len(body.get("fields") or []) < PAGE:
+                    break
+                offset += PAGE
+            self._contact_fields = p.FieldCatalog(
+                p.contact_fields_from_api({"fields": fields, "fieldOptions": options}))
+        return self._contact_fields
+
+    @property
+    def account_fields(self) -> p.FieldCatalog:
+        if self._account_fields is None:
+            self._account_fields = p.FieldCatalog(p.account_fields_from_api(
+                self.get_all("accountCustomFieldMeta", "accountCustomFieldMeta")))
+        return self._account_fields
+
+    def _names(self, path: str, key: str, name_key: str) -> p.NameIndex:
+        return p.NameIndex({str(o["id"]): str(o.get(name_key) or "")
+                            for o in self.get_all(path, key)})
+
+    @property
+    def lists(self) -> p.NameIndex:
+        if self._lists is None:
+            self._lists = self._names("lists", "lists", "name")
+        return self._lists
+
+    @property
+    def tags(self) -> p.NameIndex:
+        if self._tags is None:
+            self._tags = self._names("tags", "tags", "tag")
+        return self._tags
+
+    @property
+    def automations(self) -> p.NameIndex:
+        if self._automations is None:
+            self._automations = self._names("automations", "automations", "name")
+        return self._automations
+
+    @property
+    def accounts(self) -> dict[str, p.CurrentAccount]:
+        """domain → account, read once per run (tolerant of www., scheme, path and case)."""
+        if self._accounts is None:
+            found = p.accounts_from_api(self.get_all("accounts", "accounts"))
+            self._account_names = {a.id: a.name for a in found}
+            self._accounts = p.account_index(found)
+        return self._accounts
+
+    def remember_account(self, account: p.CurrentAccount) -> None:
+        self._account_names[account.id] = account.name
+        if account.domain:
+            self.accounts[account.domain] = account
+
+    def references(self, records: list[dict[str, Any]]) -> p.References:
+        """Only what these records need is read (a push without tags never lists tags)."""
+        empty = p.NameIndex()
+        need_tags = bool(self.config.get("sync_tag")) or any(r.get("tags") for r in records)
+        need_lists = bool(self.config.get("default_list")) or any(r.get("lists") for r in records)
+        return p.References(
+            fields=self.contact_fields if any(r.get("fields") for r in records)
+            else p.FieldCatalog([]),
+            lists=self.lists if need_lists else empty,
+            tags=self.tags if need_tags else empty,
+            automations=self.automations if any(r.get("automations") for r in records)
+            else empty,
+            accounts=self.accounts if any(r.get("account_domain") for r in records) else {},
+            account_names=self._account_names,
+            default_list=self.config.get("default_list") or None,
+            sync_tag=self.config.get("sync_tag") or None,
+        )
+
+    # ------------------------------------------------------------------ contact reads
+    def contact_total(self) -> int:
+        if self._contact_total is None:
+            body = self.session.get("contacts", {"limit": 1})
+            try:
+                self._contact_total = int((body.get("meta") or {}).get("total") or 0)
+            except (TypeError, ValueError):
+                self._contact_total = 10**9
+        return self._contact_total
+
+    def current_contacts(self, emails: list[str], includes: set[str],
+                         ) -> dict[str, p.CurrentContact]:
+        """Current AC state for ``emails``: one keyset scan per run when that costs fewer
+        requests than one ``GET /contacts?email=`` per record, else per-record look-ups."""
+        if not emails:
+            return {}
+        if self.contact_index is not None and includes <= self._index_includes:
+            return {e: self.contact_index[e] for e in emails if e in self.contact_index}
+        strategy = self.read_strategy
+        if strategy == "auto":
+            scan_cost = math.ceil(self.contact_total() / PAGE) + 1
+            strategy = "scan" if scan_cost <= len(emails) else "lookup"
+        self.read_mode_used.add(strategy)
+        if strategy == "scan":
+            self.scan_contacts(includes)
+            assert self.contact_index is not None
+            return {e: self.contact_index[e] for e in emails if e in self.contact_index}
+        found: dict[str, p.CurrentContact] = {}
+        for email in emails:
+            body = self.session.get("contacts", {"email": email, "include": ",".join(
+                sorted(includes))})
+            for cur in p.contacts_from_page(body):
+                if cur.email == email:
+                    found[email] = cur
+                    break
+        return found
+
+    def scan_contacts(self, includes: set[str], after_id: int = 0,
+                      ) -> list[p.CurrentContact]:
+        """Keyset scan ``orders[id]=ASC&id_greater=`` in pages of 100.
+
+        From id 0 it (re)builds the run's index of every contact; from a later id (the new
+        contacts of a bulk import) it extends the index only when one exists.
+        """
+        if after_id == 0:
+            self.contact_index = {}
+            self._index_includes = set(includes)
+        seen: list[p.CurrentContact] = []
+        last = after_id
+        while True:
+            body = self.session.get("contacts", {
+                "orders[id]": "ASC", "id_greater": last, "limit": PAGE,
+                "include": ",".join(sorted(includes))})
+            page = p.contacts_from_page(body)
+            raw = body.get("contacts") or []
+            if self.contact_index is not None:
+                for cur in page:
+                    self.contact_index[cur.email] = cur
+            seen.extend(page)
+            if raw:
+                last = max(int(c["id"]) for c in raw)
+            if len(raw) < PAGE:
+                return seen
+
+    def max_contact_id(self) -> int:
+        body = self.session.get("contacts", {"orders[id]": "DESC", "limit": 1})
+        ids = [int(c["id"]) for c in body.get("contacts") or []]
+        return max(ids, default=0)
+
+    def resolve_id(self, current: p.CurrentContact) -> str:
+        """The id of a contact this run created through the importer without reading it back."""
+        if not current.id:
+            body = self.session.get("contacts", {"email": current.email})
+            found = [c for c in p.contacts_from_page(body) if c.email == current.email]
+            if not found:
+                raise PushAborted(f"Contact {current.email} vanished from ActiveCampaign.")
+            current.id = found[0].id
+        return current.id
+
+    def read_automations(self, current: p.CurrentContact) -> None:
+        self.resolve_id(current)
+        body = self.session.get(f"contacts/{current.id}/contactAutomations")
+        items = body.get("contactAutomations") or [] if isinstance(body, dict) else body or []
+        current.automation_ids = {str(a.get("automation") or a.get("seriesid")) for a in items}
+
+    # ------------------------------------------------------------------ outcomes
+    def finish_contact(self, plan: p.ContactPlan, outcome: str, message: str,
+                       x_sync: dict[str, Any] | None) -> None:
+        event = plan.record.get("event")
+        for warning in plan.warnings:
+            self.activity.warn("contact", plan.email or str(plan.record.get("email")), warning,
+                               event)
+        changes = plan.change_dict() if outcome in ("created", "updated") else None
+        self.activity.record(outcome, "contact", plan.email or str(plan.record.get("email")),
+                             message, changes=changes, event=event)
+        if outcome in ("rejected", "failed"):
+            self.rejects.write("contacts", plan.record, message, outcome, x_sync)
+
+    def finish_account(self, plan: p.AccountPlan, outcome: str, message: str,
+                       x_sync: dict[str, Any] | None) -> None:
+        changes = plan.change_dict() if outcome in ("created", "updated") else None
+        self.activity.record(outcome, "account", plan.domain or str(plan.record.get("accountUrl")),
+                             message, changes=changes)
+        if outcome in ("rejected", "failed"):
+            self.rejects.write("accounts", plan.record, message, outcome, x_sync)
+
+    def failure_message(self, exc: Exception) -> str:
+        """The API's own text for a record that finally failed; aborts on systemic trouble."""
+        if isinstance(exc, AuthenticationError):
+            raise exc
+        if isinstance(exc, RetriableAPIError):
+            self._transient_failures += 1
+            if self._transient_failures >= MAX_CONSECUTIVE_TRANSIENT_FAILURES:
+                raise PushAborted(
+                    f"{MAX_CONSECUTIVE_TRANSIENT_FAILURES} records in a row failed after "
+                    f"retries; stopping so that no STATE moves on. Last error: {exc}") from exc
+            return str(exc)
+        if isinstance(exc, FatalAPIError):
+            if "duplicate" in error_codes(exc.body):
+                return f"{MESSAGES['duplicate']} ({api_error_text(exc.body)})"
+            return str(exc)
+        raise exc
+
+    def ok(self) -> None:
+        self._transient_failures = 0
+
+    # ------------------------------------------------------------------ contact writes
+    def ensure_tag(self, name: str) -> str:
+        tag_id = self.tags.find(name)
+        if tag_id is None:
+            body = self.session.post("tags", {"tag": {"tag": name, "tagType": "contact",
+                                                      "description": ""}})
+            tag_id = str(body["tag"]["id"])
+            self.tags.add(tag_id, name)
+        return tag_id
+
+    def write_sync(self, plan: p.ContactPlan) -> str:
+        """Write one contact with ``contact/sync`` and its links; returns the contact id."""
+        contact_id = plan.current.id if plan.current is not None else None
+        if plan.needs_contact_write or not contact_id:
+            body = self.session.post("contact/sync", p.sync_body(plan))
+            self.write_paths["sync_requests"] += 1
+            contact_id = str(body["contact"]["id"])
+        if plan.account is not None:
+            link: dict[str, Any] = {"account": plan.account.id, "contact": contact_id}
+            if plan.job_title:
+                link["jobTitle"] = plan.job_title
+            try:
+                self.session.post("accountContacts", {"accountContact": link})
+            except FatalAPIError as exc:
+                if exc.status != 422:
+                    raise
+                plan.warnings.append(
+                    f"Not linked to account {plan.account.name!r}: ActiveCampaign allows one "
+                    f"account per contact ({api_error_text(exc.body)}).")
+        elif plan.update_job_title and plan.current is not None and \
+                plan.current.account_contact_id:
+            self.session.put(f"accountContacts/{plan.current.account_contact_id}",
+                             {"accountContact": {"jobTitle": plan.job_title}})
+        for name in plan.tags_to_add:
+            self.session.post("contactTags", {"contactTag": {"contact": contact_id,
+                                                             "tag": self.ensure_tag(name)}})
+        for list_id in plan.lists_to_add:
+            self.session.post("contactLists", {"contactList": {"list": list_id,
+                                                               "contact": contact_id,
+                                                               "status": 1}})
+        self.start_automations(plan, contact_id)
+        return contact_id
+
+    def start_automations(self, plan: p.ContactPlan, contact_id: str) -> None:
+        for auto_id in plan.automations:
+            self.session.post("contactAutomations", {"contactAutomation": {
+                "contact": contact_id, "automation": auto_id}})
+
+    def apply_to_index(self, plan: p.ContactPlan, contact_id: str | None) -> None:
+        """Keep the run's index equal to what AC now holds, so a later batch diffs correctly."""
+        if self.contact_index is None or contact_id is None:
+            return
+        cur = plan.current or self.contact_index.get(plan.email) or p.CurrentContact(
+            id=contact_id, email=plan.email, tag_ids=set(), list_status={})
+        if contact_id and not cur.id:
+            cur.id = contact_id
+        if plan.action == "create":
+            for key in p.STANDARD_CONTACT_FIELDS:
+                if not p.is_empty(plan.record.get(key)):
+                    setattr(cur, key, str(plan.record[key]).strip())
+        for key, value in plan.standard.items():
+            setattr(cur, key, value or None)
+        for fid, value in plan.field_values.items():
+            if value:
+                cur.field_values[fid] = value
+            else:
+                cur.field_values.pop(fid, None)
+        if plan.account is not None and cur.account_id is None:
+            cur.account_id, cur.job_title = plan.account.id, plan.job_title
+        if plan.update_job_title:
+            cur.job_title = plan.job_title
+        if cur.tag_ids is not None:
+            for name in plan.tags_to_add:
+                tag_id = self.tags.find(name)
+                if tag_id:
+                    cur.tag_ids.add(tag_id)
+        if cur.list_status is not None:
+            for list_id in plan.lists_to_add:
+                cur.list_status[list_id] = "1"
+        if cur.automation_ids is not None:
+            cur.automation_ids.update(plan.automations)
+        self.contact_index[plan.email] = cur
+
+    # ------------------------------------------------------------------ bulk import
+    def post_bulk(self, chunk: list[dict[str, Any]], failed: dict[str, str]) -> str | None:
+        """POST one import request; returns its batchId. Contacts AC's validation refuses are
+        put in ``failed`` (email → reason) and the rest re-sent."""
+        attempt = 0
+        while chunk:
+            self.bulk_pacer.wait()
+            try:
+                body = self.session.post("import/bulk_import", {"contacts": chunk})
+            except FatalAPIError as exc:
+                text = api_error_text(exc.body)
+                if exc.status == 400 and "rate limit" in text.lower() and attempt < 8:
+                    attempt += 1
+                    wait = min(60.0, 2.0 * attempt)
+                    self.logger.warning("Bulk import rate limit reached; waiting %.0f s", wait)
+                    self.bulk_pacer.pause(wait)
+                    continue
+                reasons = (exc.body or {}).get("failureReasons") if isinstance(
+                    exc.body, dict) else None
+                if exc.status == 400 and reasons:
+                    bad = {}
+                    for r in reasons:
+                        try:
+                            bad[int(r.get("contact"))] = str(r.get("failureReason"))
+                        except (TypeError, ValueError):
+                            continue
+                    if bad:
+                        for idx, reason in bad.items():
+                            if 0 <= idx < len(chunk):
+                                failed[chunk[idx]["email"]] = (
+                                    f"Bulk import refused this contact: {reason}")
+                        chunk = [c for i, c in enumerate(chunk) if i not in bad]
+                        continue
+                raise
+            self.write_paths["bulk_requests"] += 1
+            self.write_paths["bulk_contacts"] += len(chunk)
+            batch_id = body.get("batchId")
+            if not batch_id:
+                raise PushAborted(f"Bulk import answered without a batchId: {body!r}"[:300])
+            return str(batch_id)
+        return None
+
+    def wait_for_imports(self, batch_ids: list[str]) -> tuple[set[str], set[str]]:
+        """Poll ``/import/info`` until every batch completes → (success ids, failure emails)."""
+        timeout = float(self.config.get("bulk_import_timeout") or 900)
+        interval = float(self.config.get("bulk_poll_interval") or 1.0)
+        deadline = time.monotonic() + timeout
+        pending = list(batch_ids)
+        ok_ids: set[str] = set()
+        failed: set[str] = set()
+        while pending:
+            still = []
+            for batch_id in pending:
+                info = self.session.get("import/info", {"batchId": batch_id})
+                if str(info.get("status")).lower() == "completed":
+                    ok_ids.update(str(i) for i in info.get("success") or [])
+                    failed.update(normalize_email(e) or str(e) for e in info.get("failure") or [])
+                else:
+                    still.append(batch_id)
+            pending = still
+            if pending:
+                if time.monotonic() > deadline:
+                    raise PushAborted(
+                        f"{len(pending)} bulk import batch(es) still processing after "
+                        f"{timeout:g} s (batchIds {', '.join(pending[:3])}); stopping without "
+                        "moving STATE. Re-run the push: unchanged contacts cost no write.")
+                time.sleep(interval)
+                interval = min(interval * 1.5, 5.0)
+        return ok_ids, failed
+
+    def write_bulk(self, plans: list[p.ContactPlan], includes: set[str],
+                   ) -> dict[str, tuple[str, str]]:
+        """Write ``plans`` with the bulk importer. Returns email → (outcome, message)."""
+        results: dict[str, tuple[str, str]] = {}
+        creates = [pl for pl in plans if pl.action == "create"]
+        before_max = 0
+        if creates:
+            index_ids = [int(c.id) for c in (self.contact_index or {}).values() if c.id]
+            before_max = max(index_ids) if index_ids else self.max_contact_id()
+        refused: dict[str, str] = {}
+        batch_ids = [b for chunk in p.chunk_bulk([p.bulk_entry(pl) for pl in plans])
+                     if (b := self.post_bulk(chunk, refused))]
+        ok_ids, failed_emails = self.wait_for_imports(batch_ids)
+        if any(pl.tags_to_add for pl in plans):
+            self._tags = None  # the importer created tags by name: re-read their ids
+        # /import/info accounts for every contact sent (success ids + failed emails); only
+        # when it does not, or when new contacts need follow-ups (automations, job titles),
+        # are the new contacts read back (id_greater scan: 1 request per 100).
+        sent = len(plans) - len(refused)
+        accounted = len(ok_ids) + len(failed_emails & {pl.email for pl in plans})
+        need_ids = any(pl.automations or pl.job_title for pl in creates)
+        created: dict[str, p.CurrentContact] | None = None
+        if creates and (need_ids or accounted < sent):
+            created = {c.email: c for c in self.scan_contacts(includes, after_id=before_max)}
+        for pl in plans:
+            if pl.email in refused:
+                results[pl.email] = ("failed", refused[pl.email])
+                continue
+            if pl.email in failed_emails:
+                # The importer gives no reason: one contact/sync returns AC's own error text.
+                try:
+                    self.write_sync(pl)
+                    self.ok()
+                except (FatalAPIError, RetriableAPIError) as exc:
+                    results[pl.email] = ("failed", self.failure_message(exc))
+                    continue
+                results[pl.email] = self._done(pl)
+                continue
+            contact_id = pl.current.id if pl.current is not None else None
+            if pl.action == "create" and created is None:
+                results[pl.email] = self._done(pl)
+                self.apply_to_index(pl, "")  # id read lazily if a later write needs it
+                continue
+            if pl.action == "create":
+                assert created is not None
+                fresh = created.get(pl.email)
+                if fresh is None:
+                    results[pl.email] = ("failed", "The bulk import reported no failure, but the "
+                                         "contact is not in ActiveCampaign afterwards.")
+                    continue
+                contact_id = fresh.id
+                pl.current = fresh
+            try:
+                self._bulk_follow_up(pl, contact_id)
+                self.ok()
+            except (FatalAPIError, RetriableAPIError) as exc:
+                results[pl.email] = ("failed", self.failure_message(exc))
+                continue
+            results[pl.email] = self._done(pl)
+            if pl.action != "create":
+                self.apply_to_index(pl, contact_id)
+        return results
+
+    def _bulk_follow_up(self, plan: p.ContactPlan, contact_id: str | None) -> None:
+        """What the importer cannot do: job titles on account links and automations."""
+        if contact_id is None:
+            return
+        cur = plan.current
+        if cur is not None and not contact_id:
+            contact_id = self.resolve_id(cur)
+        if plan.job_title and cur is not None and cur.account_contact_id and \
+                (plan.update_job_title or (plan.account is not None
+                                           and cur.job_title != plan.job_title)):
+            self.session.put(f"accountContacts/{cur.account_contact_id}",
+                             {"accountContact": {"jobTitle": plan.job_title}})
+            cur.job_title = plan.job_title
+        self.start_automations(plan, contact_id)
+        if cur is not None and cur.automation_ids is not None:
+            cur.automation_ids.update(plan.automations)
+
+    @staticmethod
+    def _done(plan: p.ContactPlan) -> tuple[str, str]:
+        if plan.action == "create":
+            return "created", MESSAGES["created"]
+        return "updated", MESSAGES["updated"]
+
+    # ------------------------------------------------------------------ accounts
+    def account_values(self, accounts: Iterable[p.CurrentAccount]) -> None:
+        """Fill ``field_values`` of these accounts (needed for fill mode and no-change checks)."""
+        todo = [a for a in accounts if a.field_values is None and not a.id.startswith("dry-run")]
+        if not todo:
+            return
+        n_fields = max(1, len(self.account_fields.defs))
+        scan_cost = math.ceil(len(self._account_names) * n_fields / PAGE) + 1
+        if scan_cost < len(todo):
+            by_account: dict[str, dict[str, str]] = {}
+            for d in self.get_all("accountCustomFieldData", "accountCustomFieldData"):
+                owner = str(d.get("accountId") or d.get("customerAccountId"))
+                if d.get("fieldValue") not in (None, ""):
+                    by_account.setdefault(owner, {})[str(d.get("customFieldId"))] = str(
+                        d["fieldValue"])
+            for acc in todo:
+                acc.field_values = by_account.get(acc.id, {})
+            return
+        for acc in todo:
+            items = self.get_all("accountCustomFieldData", "accountCustomFieldData",
+                                 {"filters[customerAccountId]": acc.id})
+            acc.field_values = {str(d.get("customFieldId")): str(d["fieldValue"]) for d in items
+                                if str(d.get("accountId") or d.get("customerAccountId") or acc.id)
+                                == acc.id and d.get("fieldValue") not in (None, "")}
+
+    def write_account(self, plan: p.AccountPlan) -> None:
+        if plan.action == "create":
+            body = self.session.post("accounts", plan.body)
+            acc = body.get("account") or {}
+            self.remember_account(p.CurrentAccount(
+                str(acc.get("id")), str(acc.get("name") or plan.body["account"]["name"]),
+                acc.get("accountUrl") or plan.body["account"].get("accountUrl"), plan.domain,
+                field_values={str(f["customFieldId"]): str(f["fieldValue"])
+                              for f in plan.body["account"].get("fields") or []}))
+            return
+        assert plan.current is not None
+        self.session.put(f"accounts/{plan.current.id}", plan.body)
+        cur = plan.current
+        if "name" in plan.body["account"]:
+            cur.name = plan.body["account"]["name"]
+            self._account_names[cur.id] = cur.name
+        for f in plan.body["account"].get("fields") or []:
+            (cur.field_values if cur.field_values is not None else {})[
+                str(f["customFieldId"])] = str(f["fieldValue"])
+
+    # ------------------------------------------------------------------ summary
+    def summary(self) -> str:
+        usage = self._session.usage.summary() if self._session is not None else {
+            "requests": 0, "throttled_429": 0, "retries": 0, "share_of_rate_budget": 0.0}
+        lines = ["ActiveCampaign push summary" + (" (DRY RUN: nothing was written)"
+                                                  if self.dry_run else ""),
+                 self.activity.summary_table(),
+                 f"warnings: {self.activity.warnings}",
+                 "API usage: " + ", ".join(f"{k}={v}" for k, v in usage.items()),
+                 "write paths: " + ", ".join(f"{k}={v}" for k, v in self.write_paths.items())]
+        if self.read_mode_used:
+            lines.append("contact reads: " + ", ".join(sorted(self.read_mode_used)))
+        self.activity.file.write({"timestamp": now_iso(), "type": "summary", "object": "run",
+                                  "dry_run": self.dry_run,
+                                  "counts": self.activity.summary_rows(),
+                                  "warnings": self.activity.warnings, "api_usage": usage,
+                                  "write_paths": self.write_paths})
+        return "\n".join(lines)
+
+    def close(self) -> None:
+        self.activity.file.close()
+        self.rejects.file.close()
+        if self._session is not None:
+            self._session.close()
+

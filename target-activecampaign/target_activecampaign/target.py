@@ -1,0 +1,144 @@
+"""target-activecampaign: push contacts and accounts into ActiveCampaign."""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+
+from singer_sdk import typing as th
+from singer_sdk.target_base import Target
+
+from target_activecampaign.push import PushRun
+from target_activecampaign.sinks import AccountsSink, ContactsSink, IgnoredStreamSink
+
+if t.TYPE_CHECKING:
+    from singer_sdk.sinks import Sink
+
+_OPS = th.ObjectType(
+    th.Property("create", th.BooleanType, description="Create records missing in AC."),
+    th.Property("update", th.BooleanType, description="Update records that exist in AC."),
+)
+
+
+class TargetActiveCampaign(Target):
+    """Singer target for ActiveCampaign (contacts by email, accounts by website domain)."""
+
+    name = "target-activecampaign"
+    default_sink_class = ContactsSink
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("api_url", th.StringType, required=True, title="API URL",
+                    description="Account URL from ActiveCampaign Settings -> Developer, e.g. "
+                                "https://yourcompany.api-us1.com (with or without /api/3)."),
+        th.Property("api_key", th.StringType, required=True, secret=True, title="API key",
+                    description="API key from Settings -> Developer -> API Access."),
+        th.Property("default_mode", th.StringType, default="fill", title="Default sync mode",
+                    allowed_values=["fill", "overwrite"],
+                    description="Mode of a field not named in x-sync or `modes`: `fill` writes "
+                                "only where ActiveCampaign's value is empty, `overwrite` always "
+                                "writes a changed value."),
+        th.Property("modes", th.ObjectType(additional_properties=th.StringType),
+                    title="Field modes",
+                    description="Field -> `fill`/`overwrite` (record field names, or "
+                                "`fields.<title>`), used when the SCHEMA has no x-sync mode."),
+        th.Property("clear_on_null", th.ArrayType(th.StringType), title="Clear on null",
+                    description="Fields whose null value erases the ActiveCampaign value "
+                                "(by default a null never erases)."),
+        th.Property("operations", th.ObjectType(
+            th.Property("contacts", _OPS), th.Property("accounts", _OPS)),
+            title="Operations",
+            description="Per object, whether to create and/or update, e.g. "
+                        '{"contacts": {"create": false, "update": true}}. Both default to '
+                        "true; a SCHEMA's x-sync operations take precedence."),
+        th.Property("default_list", th.StringType, title="Default list",
+                    description="List (name or id) a contact is subscribed to when its record "
+                                "has no `lists` (null or absent)."),
+        th.Property("sync_tag", th.StringType, title="Sync tag",
+                    description="Tag added to every contact the push creates or updates, e.g. "
+                                "`abmatic-synced` (created when missing)."),
+        th.Property("activity_log_path", th.StringType,
+                    default="activecampaign-activity.jsonl", title="Activity log file",
+                    description="JSON-lines activity log: one line per record (timestamp, "
+                                "type, object, key, message, changes) and a run summary."),
+        th.Property("rejects_path", th.StringType, default="activecampaign-rejects.jsonl",
+                    title="Rejects file",
+                    description="JSON lines of records not written (original record + "
+                                "reason); replay with `python -m target_activecampaign.replay`."),
+        th.Property("dry_run", th.BooleanType, default=False, title="Dry run",
+                    description="Read ActiveCampaign and log what would be created or updated, "
+                                "field by field, without writing anything."),
+        th.Property("max_records", th.IntegerType, title="Max records",
+                    description="Push at most this many records (a test sync); the rest are "
+                                "logged as skipped and written to the rejects file."),
+        th.Property("bulk_threshold", th.IntegerType, default=10, title="Bulk threshold",
+                    description="Contacts to write in one batch from which the bulk importer "
+                                "(<= 250 per request) is used instead of contact/sync."),
+        th.Property("read_strategy", th.StringType, default="auto", title="Read strategy",
+                    allowed_values=["auto", "scan", "lookup"],
+                    description="How current contact values are read: `scan` pages through "
+                                "all contacts once per run, `lookup` asks per email, `auto` "
+                                "picks the cheaper in requests."),
+        th.Property("requests_per_second", th.NumberType, default=5, title="Requests per second",
+                    description="Client-side pace (ActiveCampaign allows 5/s per account, "
+                                "shared by every integration)."),
+        th.Property("bulk_requests_per_minute", th.NumberType, default=100,
+                    title="Bulk imports per minute",
+                    description="Pace of multi-contact bulk import requests (AC limit 100/min)."),
+        th.Property("request_timeout", th.NumberType, default=60, title="Request timeout",
+                    description="Seconds before a request times out (then it is retried)."),
+        th.Property("max_retries", th.IntegerType, default=6, title="Max retries",
+                    description="Retries of a request on 429, 5xx, timeouts and dropped "
+                                "connections."),
+        th.Property("bulk_import_timeout", th.NumberType, default=900,
+                    title="Bulk import timeout",
+                    description="Seconds to wait for queued bulk imports to complete."),
+        th.Property("bulk_poll_interval", th.NumberType, default=1.0,
+                    title="Bulk import poll interval",
+                    description="First wait in seconds between /import/info polls (grows to 5)."),
+        th.Property("user_agent", th.StringType, title="User agent",
+                    description="User-Agent header sent to ActiveCampaign."),
+    ).to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Accounts drain before contacts (contacts link to them) and a failing drain stops
+        # the run before STATE is written: drain one sink at a time.
+        self.max_parallelism = 1
+        self._push_run: PushRun | None = None
+
+    @property
+    def push_run(self) -> PushRun:
+        if self._push_run is None:
+            self._push_run = PushRun(self.config, self.logger)
+        return self._push_run
+
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        if stream_name == "contacts":
+            return ContactsSink
+        if stream_name == "accounts":
+            return AccountsSink
+        return IgnoredStreamSink
+
+    def pending_accounts_sink(self) -> Sink | None:
+        sink = self._sinks_active.get("accounts")
+        return sink if sink is not None and sink.current_size > 0 else None
+
+    def process_endofpipe(self) -> None:
+        """Drain (STATE is written only if every drain succeeds), then print the summary."""
+        try:
+            super().process_endofpipe()
+        except BaseException:
+            if self._push_run is not None:
+                self.logger.error("Push stopped before completion; STATE was not advanced.")
+            raise
+        finally:
+            if self._push_run is not None:
+                summary = self._push_run.summary()
+                print(summary, file=sys.stderr)  # the table; the log gets one line
+                self.logger.info("Push summary: %s", self._push_run.activity.summary_rows())
+                self._push_run.close()
+                self._push_run = None
+
+
+if __name__ == "__main__":
+    TargetActiveCampaign.cli()

@@ -1,0 +1,119 @@
+"""Helpers shared by the target's tests: Singer messages in, activity log and state out."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from activecampaign_client import ActiveCampaignSession
+from target_activecampaign.payloads import ACCOUNT_SCHEMA, CONTACT_SCHEMA
+from target_activecampaign.target import TargetActiveCampaign
+
+
+def schema_message(stream: str, x_sync: dict[str, Any] | None = None) -> dict[str, Any]:
+    schema = copy.deepcopy(CONTACT_SCHEMA if stream == "contacts" else ACCOUNT_SCHEMA)
+    if x_sync is not None:
+        schema["x-sync"] = x_sync
+    key = ["email"] if stream == "contacts" else ["accountUrl"]
+    return {"type": "SCHEMA", "stream": stream, "schema": schema, "key_properties": key}
+
+
+def singer(stream: str, records: list[dict[str, Any]], x_sync: dict[str, Any] | None = None,
+           state: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    msgs = [schema_message(stream, x_sync)]
+    msgs += [{"type": "RECORD", "stream": stream, "record": r} for r in records]
+    if state is not None:
+        msgs.append({"type": "STATE", "value": state})
+    return msgs
+
+
+@dataclass
+class Result:
+    stdout: str
+    stderr: str
+    activity: list[dict[str, Any]]
+    rejects: list[dict[str, Any]]
+    error: BaseException | None = None
+    by_key: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def states(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return next(line for line in self.activity if line["type"] == "summary")
+
+    def outcome(self, key: str) -> str:
+        return next(line["outcome"] for line in self.by_key[key] if "outcome" in line)
+
+    def messages(self, key: str) -> list[str]:
+        return [line["message"] for line in self.by_key.get(key, [])]
+
+    def counts(self, obj: str = "contact") -> dict[str, int]:
+        row = next((r for r in self.summary["counts"] if r["object"] == obj), {})
+        return {k: v for k, v in row.items() if k != "object" and v}
+
+
+def _read(path: str) -> list[dict[str, Any]]:
+    p = Path(path)
+    return [json.loads(line) for line in p.read_text().splitlines()] if p.exists() else []
+
+
+def run_target(config: dict[str, Any], messages: list[dict[str, Any]],
+               expect_error: bool = False) -> Result:
+    """Run the target in-process on ``messages``; activity log and rejects are per run."""
+    for key in ("activity_log_path", "rejects_path"):
+        Path(config[key]).unlink(missing_ok=True)
+    text = "".join(json.dumps(m) + "\n" for m in messages)
+    out, err = io.StringIO(), io.StringIO()
+    error: BaseException | None = None
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            TargetActiveCampaign(config=config).listen(io.StringIO(text))
+        except Exception as exc:
+            error = exc
+    if error is not None and not expect_error:
+        raise error
+    activity = _read(config["activity_log_path"])
+    result = Result(out.getvalue(), err.getvalue(), activity, _read(config["rejects_path"]),
+                    error)
+    for line in activity:
+        result.by_key.setdefault(line.get("key", ""), []).append(line)
+    return result
+
+
+def find_contact(api: ActiveCampaignSession, email: str) -> dict[str, Any] | None:
+    body = api.get("contacts", {"email": email,
+                                "include": "fieldValues,accountContacts,contactTags,contactLists"})
+    for c in body.get("contacts") or []:
+        if c["email"].lower() == email.lower():
+            c["_fieldValues"] = {fv["field"]: fv["value"] for fv in body.get("fieldValues") or []
+                                 if str(fv["contact"]) == str(c["id"])}
+            c["_accounts"] = [ac["account"] for ac in body.get("accountContacts") or []
+                              if str(ac["contact"]) == str(c["id"])]
+            c["_jobTitles"] = [ac.get("jobTitle") for ac in body.get("accountContacts") or []
+                               if str(ac["contact"]) == str(c["id"])]
+            c["_tags"] = {str(t["tag"]) for t in body.get("contactTags") or []
+                          if str(t["contact"]) == str(c["id"])}
+            c["_lists"] = {str(cl["list"]): str(cl["status"])
+                           for cl in body.get("contactLists") or []
+                           if str(cl["contact"]) == str(c["id"])}
+            return c
+    return None
+
+
+def write_requests(sandbox: Any) -> int:
+    """POST/PUT/PATCH/DELETE requests the sandbox has served since its last stats reset."""
+    routes = sandbox.stats()["routes"]
+    assert isinstance(routes, dict)
+    return sum(n for route, n in routes.items() if not route.startswith("GET "))
+
+
+def requests_by_route(sandbox: Any) -> dict[str, int]:
+    return dict(sandbox.stats()["routes"])
