@@ -24,7 +24,16 @@ _FLUSH_AT = 1 << 16
 
 
 class FastReader(GenericSingerReader[bytes]):
-    """Reads Singer lines (bytes or str) with msgspec."""
+    """Reads Singer lines (bytes or str) with msgspec, counting lines.
+
+    With ``on_bad_line`` set (line number, reason, raw line), a line that is not a Singer
+    message is handed to it and reading goes on; without it, such a line raises.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line_number = 0
+        self.on_bad_line: t.Callable[[int, str, bytes | str], None] | None = None
 
     @property
     def default_input(self) -> t.IO[bytes]:
@@ -38,11 +47,10 @@ class FastReader(GenericSingerReader[bytes]):
         try:
             value = _decoder.decode(line)
         except msgspec.DecodeError as exc:
-            snippet = line[:200] if isinstance(line, (bytes, str)) else line
-            msg = f"Unable to parse line as JSON: {snippet!r}"
+            msg = f"not valid JSON ({exc})"
             raise InvalidInputLine(msg) from exc
         if not isinstance(value, dict):
-            msg = f"A Singer message must be a JSON object: {line[:200]!r}"
+            msg = "not a JSON object (a Singer message is an object)"
             raise InvalidInputLine(msg)
         return value
 
@@ -57,19 +65,29 @@ class FastReader(GenericSingerReader[bytes]):
         lookup = {str(k.value if hasattr(k, "value") else k): v for k, v in callbacks.items()}
         record_cb = lookup["RECORD"]
         n_records = 0
+        number = self.line_number
         for line in filein:
+            number += 1
+            self.line_number = number
             if not line.strip():
                 continue
             self._current_message = line  # type: ignore[assignment]
-            message = decode(line)  # type: ignore[arg-type]
+            try:
+                message = decode(line)  # type: ignore[arg-type]
+            except InvalidInputLine as exc:
+                self._bad(str(exc), line)
+                continue
             kind = message.get("type")
             if kind == "RECORD":
+                if "record" not in message or "stream" not in message:
+                    self._bad('a RECORD without "stream" or "record"', line)
+                    continue
                 record_cb(message)
                 n_records += 1
                 continue
             if kind is None:
-                msg = f"Line is missing required type key(s): {str(line)[:200]}"
-                raise InvalidInputLine(msg)
+                self._bad('missing "type" (SCHEMA, RECORD, STATE, ...)', line)
+                continue
             callback = lookup.get(kind)
             if callback is None:
                 self._process_unknown_message(message)
@@ -78,6 +96,12 @@ class FastReader(GenericSingerReader[bytes]):
             stats[kind] += 1
         stats["RECORD"] += n_records
         return stats
+
+    def _bad(self, reason: str, line: bytes | str) -> None:
+        if self.on_bad_line is None:
+            raise InvalidInputLine(f"Input line {self.line_number} is not a Singer message: "
+                                   f"{reason}")
+        self.on_bad_line(self.line_number, reason, line)
 
 
 class FastWriter(GenericSingerWriter[bytes, t.Any]):

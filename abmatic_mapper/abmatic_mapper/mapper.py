@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import typing as t
 
 import msgspec
@@ -9,6 +10,7 @@ import singer_sdk.singerlib as singer
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 import abmatic_mapper.model as model
 from abmatic_mapper.fastio import FastReader, FastWriter, encode
@@ -21,6 +23,7 @@ from abmatic_mapper.mapping import (
     import_contact,
     import_deal,
     key_problem,
+    push_field_problem,
     push_key_problem,
     push_record,
     push_schema_for,
@@ -102,6 +105,9 @@ class AbmaticMapper(InlineMapper):
                         self.logger.warning(
                             "operations.%s.create is off and no store_url is set: every %s "
                             "record will be skipped.", o, o)
+        # Lines that are not Singer messages: reported, kept, and the run fails at the end.
+        self.bad_lines: list[str] = []
+        self._reader.on_bad_line = self._bad_line
         self._handlers: dict[str, t.Callable[[dict[str, t.Any]], None]] = (
             self._import_handlers() if s.direction == model.IMPORT else self._push_handlers()
         )
@@ -159,19 +165,19 @@ class AbmaticMapper(InlineMapper):
         self.logger.warning(message, *args)
 
     def _reject(self, in_stream: str, out_stream: str, rec: dict[str, t.Any],
-                reason: str) -> None:
-        key_field = _KEY_FIELDS[self.direction][in_stream]
-        record_id = rec.get("id") if self.direction == model.IMPORT else rec.get(key_field)
-        if self.direction == model.PUSH:
-            record_id = None  # the key itself is personal data or broken: use the file
-        self.rejects.write(in_stream, record_id or rec.get("activecampaign_id"), key_field,
-                           reason, rec)
+                reason: str, field: str | None = None) -> None:
+        key_field = field or _KEY_FIELDS[self.direction][in_stream]
+        record_id = rec.get("id") if self.direction == model.IMPORT else None
+        # push: the key itself is personal data or broken; the input line names the record
+        record_id = record_id or rec.get("activecampaign_id")
+        line = self._reader.line_number
+        self.rejects.write(in_stream, record_id, key_field, reason, rec, line_number=line)
         self.stats.add(out_stream, "rejected")
         if self.rejects.count <= _MAX_REJECT_LOGS:
             self.logger.warning(
-                "Rejected %s record id=%s field=%s: %s (kept in %s)",
-                in_stream, record_id if record_id is not None else "-", key_field, reason,
-                self.rejects.path,
+                "Rejected %s record at input line %d id=%s field=%s: %s (kept in %s)",
+                in_stream, line, record_id if record_id is not None else "-", key_field,
+                reason, self.rejects.path,
             )
             if self.rejects.count == _MAX_REJECT_LOGS:
                 self.logger.warning("Further rejects are only counted and written to %s.",
@@ -293,6 +299,10 @@ class AbmaticMapper(InlineMapper):
         }
 
     def _push(self, stream: str, rec: dict[str, t.Any]) -> None:
+        shape = push_field_problem(stream, rec)
+        if shape is not None:
+            self._reject(stream, stream, rec, shape[1], field=shape[0])
+            return
         result = push_record(stream, rec, self.plans[stream])
         for name in result.ignored_fields:
             known = name in model.STREAMS[stream].field_names
@@ -342,9 +352,21 @@ class AbmaticMapper(InlineMapper):
         self.stats.streams[out]["in"] += 1
         handler(message_dict["record"])
 
+    def _bad_line(self, line_number: int, reason: str, raw: bytes | str) -> None:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        message = f"Input line {line_number} is {reason}; it was skipped"
+        self.bad_lines.append(message)
+        self.rejects.write_unreadable(line_number, message, text.rstrip("\r\n"))
+        self.logger.error("%s (kept in %s).", message, self.rejects.path)
+
     def _process_state_message(self, message_dict: dict) -> None:
         # Mapped data first, then the bookmark, byte for byte.
         self._flush_buffers()
+        if self.bad_lines:  # the bookmark may cover the unreadable line: do not advance it
+            self._warn_once("", "state", "STATE messages are held back after an unreadable "
+                            "input line, so the next run reads those records again.")
+            self._writer.flush()
+            return
         line = self._reader.current_line
         if isinstance(line, str):
             line = line.encode()
@@ -372,6 +394,19 @@ class AbmaticMapper(InlineMapper):
         if self.rejects.count:
             self.logger.warning("%d record(s) rejected; see %s", self.rejects.count,
                                 self.rejects.path)
+        if self.bad_lines:
+            raise InvalidInputLine(
+                f"{len(self.bad_lines)} input line(s) could not be read; the other records "
+                f"were mapped. First: {self.bad_lines[0]} (kept in {self.rejects.path}).")
+
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
+        """Unreadable input ends with a one-line message and exit code 1 (no traceback)."""
+        try:
+            super().invoke(*args, **kwargs)
+        except InvalidInputLine as exc:
+            cls.logger.error("%s", exc)
+            sys.exit(1)
 
     # ----------------------------------------------------------------------------- SDK API
     # The SDK's abstract per-message API, used by callers that drive the mapper message by

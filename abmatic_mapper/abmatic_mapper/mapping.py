@@ -121,6 +121,13 @@ def clean(value: Any) -> Any:
     return value
 
 
+def clean_text(value: Any) -> Any:
+    """``clean`` for a text field: a number becomes its text (a phone given as 3125550101)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return clean(value)
+
+
 # ---------------------------------------------------------------------------------------------
 # the plan: settings turned into per-stream lookups used on every record
 
@@ -383,7 +390,7 @@ def push_record(stream: str, rec: Mapping[str, Any], plan: StreamPlan) -> PushRe
         elif name in ("website_domain", "account_domain"):
             out[push_name] = normalize_domain(value)
         else:
-            out[push_name] = clean(value)
+            out[push_name] = clean_text(value)
     key = model.STREAMS[stream].push_key
     assert key is not None
     out.setdefault(key, None)
@@ -405,6 +412,46 @@ def excluded_push_names(stream: str, plan: StreamPlan) -> frozenset[str]:
     if not crossing:
         excluded.add("fields")
     return frozenset(excluded)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "a list", bool: "a boolean", str: "a string"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def push_field_problem(stream: str, rec: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(field, reason) for the first Abmatic field whose value has the wrong shape to push.
+
+    Numbers in text fields are accepted (written as text); objects, lists and booleans in text
+    fields, non-numbers in ``engagement_score``, a non-object ``custom_fields`` and lists that
+    hold objects are refused, so the record is rejected here with the field named instead of
+    reaching ActiveCampaign half-written.
+    """
+    smodel = model.STREAMS[stream]
+    for f in smodel.fields:
+        if f.name not in rec:
+            continue
+        value = rec[f.name]
+        if value is None:
+            continue
+        kind = f.schema["type"]
+        kind = kind[0] if isinstance(kind, list) else kind
+        if kind == "string":
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                return f.name, f"{f.name} must be text, got {_type_name(value)}"
+        elif kind == "number":
+            if isinstance(value, bool) or (not isinstance(value, (int, float))
+                                           and to_number(value) is None):
+                return f.name, f"{f.name} must be a number, got {_type_name(value)}"
+        elif kind == "object":
+            if not isinstance(value, dict):
+                return f.name, f"{f.name} must be an object, got {_type_name(value)}"
+        elif kind == "array":
+            items = value if isinstance(value, (list, tuple)) else [value]
+            if any(isinstance(v, (dict, list, tuple, bool)) for v in items):
+                return f.name, f"{f.name} must be a list of names, got {_type_name(value)} " \
+                    "holding objects, lists or booleans"
+    return None
 
 
 def push_key_problem(stream: str, record: Mapping[str, Any], raw: Mapping[str, Any]) -> str | None:

@@ -22,6 +22,10 @@ def replay_lines(lines: list[str]) -> list[str]:
         if not line.strip():
             continue
         reject = json.loads(line)
+        if "record" not in reject:  # an unreadable input line: nothing to replay
+            print(f"Skipping unreadable input line {reject.get('line')}: fix it at the source.",
+                  file=sys.stderr)
+            continue
         stream = reject["stream"]
         if stream not in seen:
             seen.add(stream)

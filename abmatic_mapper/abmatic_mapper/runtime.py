@@ -81,12 +81,9 @@ class RejectsFile:
         key_field: str,
         reason: str,
         record: dict[str, Any],
+        line_number: int | None = None,
     ) -> None:
-        if self._fh is None:
-            parent = os.path.dirname(os.path.abspath(self.path))
-            os.makedirs(parent, exist_ok=True)
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-        line = {
+        line: dict[str, Any] = {
             "rejected_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "direction": self.direction,
             "stream": stream,
@@ -95,6 +92,26 @@ class RejectsFile:
             "reason": reason,
             "record": record,
         }
+        if line_number is not None:
+            line["line"] = line_number
+        self._write(line)
+
+    def write_unreadable(self, line_number: int, reason: str, raw: str) -> None:
+        """An input line that is not a Singer message, kept as text (replay skips it)."""
+        self._write({
+            "rejected_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "direction": self.direction,
+            "stream": None,
+            "line": line_number,
+            "reason": reason,
+            "raw": raw[:100_000],
+        })
+
+    def _write(self, line: dict[str, Any]) -> None:
+        if self._fh is None:
+            parent = os.path.dirname(os.path.abspath(self.path))
+            os.makedirs(parent, exist_ok=True)
+            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
         self._fh.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
         self.count += 1
 

@@ -45,3 +45,25 @@ def test_cli_pipes_a_fixture(tmp_path):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert sum(1 for m in lines if m["type"] == "RECORD") == 5
     assert b"Run summary (import) contacts: in=6 out=5 merged=1" in result.stderr
+
+
+def test_an_unreadable_line_is_kept_the_rest_is_mapped_and_the_run_fails(tmp_path):
+    config = tmp_path / "config.json"
+    rejects = tmp_path / "r.jsonl"
+    config.write_text(json.dumps({"direction": "push", "rejects_path": str(rejects)}))
+    stdin = b"\n".join([
+        b'{"type":"SCHEMA","stream":"contacts","schema":{},"key_properties":["work_email"]}',
+        b'{"type":"RECORD","stream":"contacts","record":{"work_email":"a@b.io"}}',
+        b"not json at all",
+        b'{"type":"RECORD","stream":"contacts","record":{"work_email":"c@d.io"}}',
+        b'{"type":"STATE","value":{"bookmarks":{}}}',
+    ]) + b"\n"
+    result = _run("--config", str(config), stdin=stdin)
+    assert result.returncode == 1
+    assert b"Input line 3 is not valid JSON" in result.stderr
+    assert b"Traceback" not in result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [m["record"]["email"] for m in out if m["type"] == "RECORD"] == ["a@b.io", "c@d.io"]
+    assert not [m for m in out if m["type"] == "STATE"]  # held back: it may cover line 3
+    kept = json.loads(rejects.read_text())
+    assert kept["line"] == 3 and kept["raw"] == "not json at all"

@@ -12,6 +12,7 @@ from abmatic_mapper.mapping import (
     import_account,
     import_contact,
     import_deal,
+    push_field_problem,
     push_record,
     push_schema_for,
     status_name,
@@ -147,3 +148,27 @@ def test_push_schema_annotates_modes_operations_and_clear_on_null():
         "clear_on_null": ["fields.Lead Score"],
     }
     assert "phone" not in push_schema_for("contacts", plan)["properties"]
+
+
+@pytest.mark.parametrize(("stream", "record", "expected"), [
+    ("contacts", {"work_email": "a@b.io", "first_name": {"x": 1}},
+     ("first_name", "first_name must be text, got an object")),
+    ("contacts", {"work_email": ["a@b.io"]}, ("work_email", "work_email must be text, got a list")),
+    ("contacts", {"work_email": "a@b.io", "engagement_score": "high"},
+     ("engagement_score", "engagement_score must be a number, got a string")),
+    ("contacts", {"work_email": "a@b.io", "add_tags": [["x"]]},
+     ("add_tags", "add_tags must be a list of names, got a list holding objects, lists or "
+                  "booleans")),
+    ("accounts", {"website_domain": "a.io", "custom_fields": "x"},
+     ("custom_fields", "custom_fields must be an object, got a string")),
+])
+def test_push_field_problem_names_the_field_of_the_wrong_shape(stream, record, expected):
+    assert push_field_problem(stream, record) == expected
+
+
+def test_push_values_of_the_right_shape_pass_and_numbers_become_text():
+    record = {"work_email": "a@b.io", "phone": 3125550101, "add_tags": "vip",
+              "engagement_score": "87", "custom_fields": {}}
+    assert push_field_problem("contacts", record) is None
+    plan = build_plan(parse_settings({"direction": "push"}), "contacts")
+    assert push_record("contacts", record, plan).record["phone"] == "3125550101"

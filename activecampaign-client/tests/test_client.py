@@ -227,3 +227,22 @@ def test_key_with_whitespace_is_rejected_without_echoing_it() -> None:
         ActiveCampaignSession("https://acme.api-us1.com", " abc def ")
     assert "whitespace" in str(err.value)
     assert "abc def" not in str(err.value)
+
+
+@pytest.mark.parametrize("url", [
+    "https://acme.api-us1.com/api/3?api_key=sk-LEAK-42",
+    "https://admin:sk-LEAK-42@acme.api-us1.com",
+    "https://acme.api-us1.com/#sk-LEAK-42",
+    "sk-LEAK-42",
+])
+def test_a_url_carrying_the_key_is_refused_without_echoing_it(url: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        normalize_api_url(url)
+    assert "api_url" in str(err.value)
+    assert "sk-LEAK-42" not in str(err.value)
+
+
+def test_a_bare_host_name_is_shown_in_the_error() -> None:
+    with pytest.raises(ConfigError) as err:
+        normalize_api_url("acme.api-us1.com")
+    assert "'acme.api-us1.com' is not a valid URL" in str(err.value)

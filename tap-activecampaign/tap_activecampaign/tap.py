@@ -237,6 +237,18 @@ class TapActiveCampaign(Tap):
             self.logger.info("Import sources hold %d contacts", len(members))
         return str(contact_id) in self._members
 
+    # -- command line ------------------------------------------------------------------------
+
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
+        """An ActiveCampaign failure (rejected key, unreachable URL, retries exhausted) ends
+        with its one-line message and exit code 1, not a traceback."""
+        try:
+            super().invoke(*args, **kwargs)
+        except ActiveCampaignError as exc:
+            cls.logger.error("%s", exc)
+            sys.exit(1)
+
     # -- connection test ---------------------------------------------------------------------
 
     def check_connection(self) -> tuple[bool, str]:

@@ -116,9 +116,16 @@ class RejectsFile:
         self.file = JsonLines(path)
 
     def write(self, stream: str, record: dict[str, Any], reason: str, outcome: str,
-              x_sync: dict[str, Any] | None) -> None:
-        line: dict[str, Any] = {"timestamp": now_iso(), "stream": stream, "outcome": outcome,
-                                "reason": reason, "record": record}
+              x_sync: dict[str, Any] | None, *, line: int | None = None) -> None:
+        entry: dict[str, Any] = {"timestamp": now_iso(), "stream": stream, "outcome": outcome,
+                                 "reason": reason, "record": record}
+        if line is not None:
+            entry["line"] = line
         if x_sync:
-            line["x-sync"] = x_sync
-        self.file.write(line)
+            entry["x-sync"] = x_sync
+        self.file.write(entry)
+
+    def write_unreadable(self, line: int, reason: str, raw: str) -> None:
+        """An input line that is not a Singer message (kept as text; replay skips it)."""
+        self.file.write({"timestamp": now_iso(), "stream": None, "outcome": "unreadable",
+                         "reason": reason, "line": line, "raw": raw[:100_000]})

@@ -62,6 +62,28 @@ class RecordError(Exception):
     """This record cannot be pushed as it is; the message says why and names the field."""
 
 
+# Standard text fields (names, phone, job title, account name) and `text` custom fields hold at
+# most 255 characters in ActiveCampaign; longer values are refused here, naming the field,
+# instead of being cut or refused by the API without saying which field.
+MAX_TEXT_LENGTH = 255
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_text(name: str, value: Any, max_length: int | None = MAX_TEXT_LENGTH) -> None:
+    """RecordError when a text value holds control characters or is too long."""
+    if not isinstance(value, str):
+        return
+    bad = _CONTROL_RE.search(value)
+    if bad is not None:
+        raise RecordError(
+            f"Field {name!r} contains the control character U+{ord(bad.group()):04X} at "
+            f"position {bad.start() + 1}; remove it at the source.")
+    if max_length is not None and len(value.strip()) > max_length:
+        raise RecordError(
+            f"Field {name!r} is {len(value.strip())} characters long; ActiveCampaign keeps at "
+            f"most {max_length}.")
+
+
 def is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
@@ -84,9 +106,14 @@ class SyncRules:
         return key in self.clear_on_null
 
 
+class SyncRulesError(ValueError):
+    """A sync mode in the settings or in a SCHEMA's x-sync is unknown (the stream cannot be
+    pushed safely under rules it cannot read)."""
+
+
 def _check_mode(mode: Any, where: str) -> str:
     if mode not in MODES:
-        raise ValueError(f"{where}: sync mode {mode!r} is not one of {', '.join(MODES)}")
+        raise SyncRulesError(f"{where}: sync mode {mode!r} is not one of {', '.join(MODES)}")
     return str(mode)
 
 
@@ -99,7 +126,7 @@ def sync_rules(stream: str, schema: Mapping[str, Any], config: Mapping[str, Any]
     xsync = schema.get("x-sync") or {}
     default_mode = _check_mode(config.get("default_mode") or DEFAULT_MODE, "default_mode")
     modes = {k: _check_mode(v, f"modes.{k}") for k, v in (config.get("modes") or {}).items()}
-    modes.update({k: _check_mode(v, f"x-sync modes.{k}")
+    modes.update({k: _check_mode(v, f"stream {stream!r} SCHEMA x-sync modes.{k}")
                   for k, v in (xsync.get("modes") or {}).items() if v != "dont_sync"})
     ops = dict(((config.get("operations") or {}).get(stream)) or {})
     ops.update(xsync.get("operations") or {})
@@ -263,6 +290,7 @@ def coerce_field_value(fd: FieldDef, value: Any) -> str:
         raise RecordError(f"Field {fd.title!r} ({fd.type}) takes text, got a list {value!r}.")
     if isinstance(value, bool):
         return "true" if value else "false"
+    check_text(fd.title, str(value), MAX_TEXT_LENGTH if kind == "text" else None)
     return str(value)
 
 
@@ -480,7 +508,8 @@ def plan_contact(
     email = normalize_email(record.get("email")) or ""
     plan = ContactPlan(email=email, record=dict(record), action="unchanged", current=current)
     if not is_valid_email(email):
-        plan.action, plan.message = "reject", f"Invalid email address {record.get('email')!r}."
+        plan.action, plan.message = "reject", (
+            f"Invalid email address {record.get('email')!r} in field 'email'.")
         return plan
     if current is not None and current.bounced_hard:
         plan.action = "skip"
@@ -488,6 +517,8 @@ def plan_contact(
                         "address in Abmatic or ActiveCampaign).")
         return plan
     try:
+        for key in (*STANDARD_CONTACT_FIELDS, "jobTitle"):
+            check_text(key, record.get(key))
         _plan_values(plan, record, current, rules, refs)
         _plan_memberships(plan, record, current, refs)
     except RecordError as exc:
@@ -699,6 +730,11 @@ def plan_account(record: Mapping[str, Any], current: CurrentAccount | None, rule
     if not domain:
         plan.action = "reject"
         plan.message = f"accountUrl {record.get('accountUrl')!r} is not a website domain."
+        return plan
+    try:
+        check_text("name", record.get("name"))
+    except RecordError as exc:
+        plan.action, plan.message = "reject", str(exc)
         return plan
     body: dict[str, Any] = {}
     cur_name = current.name if current is not None else None

@@ -293,6 +293,28 @@ class PushRun:
         if outcome in ("rejected", "failed"):
             self.rejects.write("accounts", plan.record, message, outcome, x_sync)
 
+    def reject_input(self, stream: str, record: Any, line: int, message: str,
+                     x_sync: dict[str, Any] | None) -> None:
+        """A record refused before any lookup (shape or order of the input), named by its key
+        when it has one, else by its input line."""
+        key_field = "email" if stream == "contacts" else "accountUrl"
+        raw_key = record.get(key_field) if isinstance(record, dict) else None
+        key = (normalize_email(raw_key) if stream == "contacts" else None) or \
+            (str(raw_key).strip() if isinstance(raw_key, str) and raw_key.strip() else "")
+        key = f"{key} (input line {line})" if key else f"input line {line}"
+        obj = stream[:-1] if stream in ("contacts", "accounts") else stream
+        event = record.get("event") if isinstance(record, dict) else None
+        self.logger.warning("Rejected %s %s: %s", obj, key, message)
+        self.activity.record("rejected", obj, key, f"Error: {message}",
+                             event=event if isinstance(event, str) else None)
+        if stream in ("contacts", "accounts"):
+            self.rejects.write(stream, record, message, "rejected", x_sync, line=line)
+
+    def reject_unreadable(self, line: int, message: str, raw: str) -> None:
+        """An input line that is not a Singer message: logged, raw text kept for inspection."""
+        self.activity.record("rejected", "input", f"input line {line}", f"Error: {message}")
+        self.rejects.write_unreadable(line, message, raw)
+
     def failure_message(self, exc: Exception) -> str:
         """The API's own text for a record that finally failed; aborts on systemic trouble."""
         if isinstance(exc, AuthenticationError):

@@ -29,6 +29,10 @@ def replay_messages(lines: Iterable[str], outcomes: set[str] | None = None,
         if not line.strip():
             continue
         reject = json.loads(line)
+        if "record" not in reject:  # an unreadable input line: nothing to replay
+            print(f"Skipping unreadable input line {reject.get('line')}: fix it at the source.",
+                  file=sys.stderr)
+            continue
         stream = reject["stream"]
         if outcomes and reject.get("outcome") not in outcomes:
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 from typing import Any
 
+from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
 from singer_sdk.sinks import BatchSink
 
 from activecampaign_client import (
@@ -15,6 +16,7 @@ from activecampaign_client import (
 )
 from target_activecampaign import payloads as p
 from target_activecampaign.activity import MESSAGES
+from target_activecampaign.input import describe_invalid
 
 if t.TYPE_CHECKING:
     from target_activecampaign.push import PushRun
@@ -32,6 +34,7 @@ class _PushSink(BatchSink):
         self.target = target
         self.x_sync: dict[str, Any] | None = schema.get("x-sync")
         self.rules = p.sync_rules(stream_name, schema, target.config)
+        self._invalid: str | None = None  # why the record being read cannot be pushed
 
     @property
     def run(self) -> PushRun:
@@ -45,7 +48,41 @@ class _PushSink(BatchSink):
                 keep.append(rec)
         return keep
 
+    def _validate_and_parse(self, record: dict) -> dict:
+        """Schema check without the SDK's fatal error: a record that does not fit is rejected
+        (named by key or input line, and field) and the run goes on."""
+        self._invalid = None
+        validator = self._validator
+        if validator is not None:
+            try:
+                validator.validate(record)
+            except InvalidRecord as exc:
+                cause = exc.__cause__
+                _field, self._invalid = describe_invalid(
+                    cause if hasattr(cause, "validator") else None, str(exc))
+                return record
+        self._validator = None  # already checked above
+        try:
+            return super()._validate_and_parse(record)
+        finally:
+            self._validator = validator
+
+    def _singer_validate_message(self, record: dict) -> None:
+        if self._invalid is not None:
+            return
+        try:
+            super()._singer_validate_message(record)
+        except MissingKeyPropertiesError:
+            missing = [k for k in self.key_properties if k not in record]
+            self._invalid = f"required field {', '.join(map(repr, missing))} is missing"
+
     def process_record(self, record: dict, context: dict) -> None:
+        if self._invalid is not None:
+            line = self.target.reader.line_number
+            message = f"Input line {line}: {self._invalid}; the record was not pushed."
+            self._invalid = None
+            self.run.reject_input(self.stream_name, record, line, message, self.x_sync)
+            return
         context.setdefault("records", []).append(record)
 
 

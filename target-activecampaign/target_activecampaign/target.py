@@ -6,9 +6,15 @@ import sys
 import typing as t
 
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
 
-from target_activecampaign.push import PushRun
+from activecampaign_client import check_api_key, normalize_api_url
+from activecampaign_client.errors import ActiveCampaignError, ConfigError
+from target_activecampaign.input import LineReader
+from target_activecampaign.payloads import MODES, SyncRulesError
+from target_activecampaign.push import PushAborted, PushRun
 from target_activecampaign.sinks import AccountsSink, ContactsSink, IgnoredStreamSink
 
 if t.TYPE_CHECKING:
@@ -25,6 +31,7 @@ class TargetActiveCampaign(Target):
 
     name = "target-activecampaign"
     default_sink_class = ContactsSink
+    message_reader_class = LineReader
 
     config_jsonschema = th.PropertiesList(
         th.Property("api_url", th.StringType, required=True, title="API URL",
@@ -105,6 +112,69 @@ class TargetActiveCampaign(Target):
         # the run before STATE is written: drain one sink at a time.
         self.max_parallelism = 1
         self._push_run: PushRun | None = None
+        # Unreadable lines and records without a schema: reported, and the run fails at the end.
+        self.input_problems: list[str] = []
+        self._records_without_schema = 0
+        self.reader.on_bad_line = self._bad_line
+
+    @property
+    def reader(self) -> LineReader:
+        return t.cast("LineReader", self.message_reader)
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """The SDK's schema checks, then the URL and key checks, before any request."""
+        errors = super()._validate_config(raise_errors=False)
+        if not errors:
+            for check, key in ((normalize_api_url, "api_url"), (check_api_key, "api_key")):
+                try:
+                    check(str(self.config.get(key) or ""))
+                except ConfigError as exc:
+                    errors.append(str(exc))
+            for field, mode in (self.config.get("modes") or {}).items():
+                if mode not in MODES:
+                    errors.append(f"modes.{field}: sync mode {mode!r} is not one of "
+                                  f"{', '.join(MODES)}")
+        if errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors)
+        return errors
+
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
+        """Known failures end with their one-line message (no traceback) and exit code 1."""
+        try:
+            super().invoke(*args, **kwargs)
+        except (ActiveCampaignError, PushAborted, InvalidInputLine,
+                RecordsWithoutSchemaException, SyncRulesError) as exc:
+            cls.logger.error("%s", exc)
+            sys.exit(1)
+
+    # ------------------------------------------------------------------ bad input
+    def _bad_line(self, line_number: int, reason: str, raw: str) -> None:
+        message = f"Input line {line_number} is {reason}; it was skipped (kept in the " \
+                  "rejects file)."
+        self.input_problems.append(message)
+        self.logger.error("%s", message)
+        self.push_run.reject_unreadable(line_number, message, raw)
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        stream = message_dict.get("stream")
+        if "record" in message_dict and stream not in self.mapper.stream_maps:
+            line = self.reader.line_number
+            message = (f"Input line {line}: a RECORD for stream {stream!r} arrived before its "
+                       "SCHEMA message; the record was not pushed (kept in the rejects file).")
+            self.input_problems.append(message)
+            self._records_without_schema += 1
+            self.logger.error("%s", message)
+            self.push_run.reject_input(str(stream), message_dict["record"], line, message, None)
+            return
+        super()._process_record_message(message_dict)
+
+    def _write_state_message(self, state: dict) -> None:
+        if self.input_problems:
+            self.logger.warning("STATE not emitted: %d input line(s) could not be pushed, so "
+                                "the next run must send them again.", len(self.input_problems))
+            return
+        super()._write_state_message(state)
 
     @property
     def push_run(self) -> PushRun:
@@ -138,6 +208,12 @@ class TargetActiveCampaign(Target):
                 self.logger.info("Push summary: %s", self._push_run.activity.summary_rows())
                 self._push_run.close()
                 self._push_run = None
+        if self.input_problems:
+            summary = (f"{len(self.input_problems)} input problem(s); the other records were "
+                       f"pushed. First: {self.input_problems[0]}")
+            if self._records_without_schema:
+                raise RecordsWithoutSchemaException(summary)
+            raise InvalidInputLine(summary)
 
 
 if __name__ == "__main__":

@@ -274,3 +274,28 @@ def test_contacts_from_page_reads_sideloads() -> None:
     assert (cur.email, cur.bounced_hard, cur.field_values, cur.account_id, cur.job_title,
             cur.tag_ids, cur.list_status) == ("ada@acme.com", True, {"1": "7"}, "7", "CTO",
                                               {"10"}, {"1": "1"})
+
+
+@pytest.mark.parametrize(("record", "expected"), [
+    ({"firstName": "A" * 256}, "'firstName' is 256 characters long"),
+    ({"lastName": "Ab\x00c"}, "'lastName' contains the control character U+0000 at position 3"),
+    ({"jobTitle": "CTO\x1b"}, "'jobTitle' contains the control character U+001B"),
+])
+def test_oversized_text_and_control_characters_are_rejected_naming_the_field(
+        record: dict, expected: str) -> None:
+    plan = p.plan_contact({"email": "a@b.io", **record}, None, p.SyncRules(), refs())
+    assert plan.action == "reject" and expected in plan.message
+
+
+def test_unicode_tabs_and_newlines_are_not_control_character_errors() -> None:
+    plan = p.plan_contact({"email": "a@b.io", "firstName": "Zoë 王伟 😀", "lastName": "A\tB"},
+                          None, p.SyncRules(), refs())
+    assert plan.action == "create"
+    fd = p.FieldDef("9", "Notes", "textarea")
+    assert p.coerce_field_value(fd, "line one\nline two " + "x" * 300).startswith("line one\n")
+
+
+def test_an_unknown_mode_in_x_sync_names_the_stream_and_field() -> None:
+    with pytest.raises(p.SyncRulesError) as err:
+        p.sync_rules("contacts", {"x-sync": {"modes": {"phone": "fil"}}}, {})
+    assert "stream 'contacts' SCHEMA x-sync modes.phone: sync mode 'fil'" in str(err.value)

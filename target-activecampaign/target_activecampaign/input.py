@@ -1,0 +1,91 @@
+"""Reading the Singer input: line numbers, unreadable lines and record-shape errors.
+
+A broken line or a record that does not fit its schema is reported with its line number (and
+the field), kept in the rejects file, and the rest of the input is still pushed; the run then
+ends with a non-zero exit and without a STATE message, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from collections import Counter
+from collections.abc import Callable
+
+from singer_sdk.io_base import SingerReader
+from singer_sdk.singerlib.json import deserialize_json
+
+if t.TYPE_CHECKING:
+    from jsonschema import ValidationError
+
+BadLineHandler = Callable[[int, str, str], None]
+
+
+class LineReader(SingerReader):
+    """The SDK's reader, counting lines; an unreadable line goes to ``on_bad_line`` (line
+    number, reason, raw text) instead of stopping the run with a traceback."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line_number = 0
+        self.on_bad_line: BadLineHandler | None = None
+
+    def process_lines(
+        self,
+        file_input: t.IO[str] | None,
+        callbacks: dict[str, Callable[[dict], None]],
+    ) -> t.Counter[str]:
+        stats: Counter[str] = Counter()
+        for line in file_input or self.default_input:
+            self.line_number += 1
+            if not line.strip():
+                continue
+            self._current_message = line
+            try:
+                message = deserialize_json(line)
+            except ValueError as exc:
+                self._bad(line, f"not valid JSON ({exc})")
+                continue
+            if not isinstance(message, dict):
+                self._bad(line, "not a JSON object (a Singer message is an object)")
+                continue
+            kind = message.get("type")
+            if kind is None:
+                self._bad(line, 'missing "type" (SCHEMA, RECORD, STATE, ...)')
+                continue
+            callback = callbacks.get(kind)
+            if callback is None:
+                self._process_unknown_message(message)
+            else:
+                callback(message)
+            stats[kind] += 1
+        return stats
+
+    def _bad(self, line: str, reason: str) -> None:
+        if self.on_bad_line is None:
+            from singer_sdk.singerlib.exceptions import InvalidInputLine
+
+            raise InvalidInputLine(f"Input line {self.line_number} is {reason}.")
+        self.on_bad_line(self.line_number, reason, line.rstrip("\r\n"))
+
+
+def describe_invalid(error: ValidationError | None, fallback: str) -> tuple[str, str]:
+    """(field, message) for a JSON Schema validation error of a pushed record."""
+    if error is None:
+        return "", fallback
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return missing, f"required field {missing!r} is missing"
+    name = ".".join(path) or "(record)"
+    expected = error.validator_value
+    if error.validator == "type":
+        wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        got = type(error.instance).__name__
+        return name, f"field {name!r} must be {wanted}, got {got} {_short(error.instance)}"
+    return name, f"field {name!r}: {error.message[:200]}"
+
+
+def _short(value: t.Any) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
