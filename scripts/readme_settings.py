@@ -33,12 +33,12 @@ def settings_table(plugin: str) -> str:
 def render(text: str) -> str:
     for plugin in PLUGINS:
         pattern = re.compile(
-            rf"(<!-- settings:{plugin} -->\n).*?(\n<!-- /settings:{plugin} -->)", re.S
+            rf"(<!-- settings:{plugin} -->\n)(?:.*?\n)?(<!-- /settings:{plugin} -->)", re.S
         )
         if not pattern.search(text):
             raise SystemExit(f"README.md has no <!-- settings:{plugin} --> block")
         table = settings_table(plugin)
-        text = pattern.sub(lambda m, table=table: m.group(1) + table + m.group(2), text)
+        text = pattern.sub(lambda m, table=table: m.group(1) + table + "\n" + m.group(2), text)
     return text
 
 
