@@ -29,3 +29,7 @@ if [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp_src" ]; then
   echo "$stamp_src" > .venv/.setup-stamp
 fi
 echo "==> .venv ready: $(ls .venv/bin | grep -E '^(tap|target)-activecampaign$|^abmatic-mapper$|^activecampaign-sandbox$' | tr '\n' ' ')"
+# Meltano in its own venv (.tools/meltano; never in .venv). `bash scripts/meltano.sh
+# --install-plugins` then installs the plugins of meltano.yml (demo.sh and the tests do it).
+bash scripts/meltano.sh --ensure
+echo "==> $(bash scripts/meltano.sh --version 2>/dev/null | head -1) ready (bash scripts/meltano.sh)"

@@ -1,0 +1,110 @@
+"""End to end, PostgreSQL: the prod environment's `sync-pg` job (import into PostgreSQL, then
+push) with Meltano's system database, hence its state, in PostgreSQL too, against an in-process
+sandbox. A real PostgreSQL server is required (conftest: scripts/postgres.sh or
+ABMATIC_TEST_PG_URL); without one these tests fail, they do not skip.
+
+Scenario: sync-pg #1 -> sync-pg #2 (nothing changed) -> push with --full-refresh.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from e2e_helpers import PG_PY, Project, emails, outcomes, scalar, visitor_files
+
+from activecampaign_client import normalize_domain
+from activecampaign_sandbox import Sandbox
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+CONTACTS = 300
+IMPORT_STATE = "prod:tap-activecampaign-to-target-postgres"
+
+
+@pytest.fixture(scope="module")
+def scenario(
+    meltano_installed: None, pg_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    pg_url = pg_database
+    with Sandbox(seed="demo", contacts=CONTACTS, rate_limit=None, api_key="e2e-key") as sb:
+        path = tmp_path_factory.mktemp("pg-project")
+        project = Project.create(
+            path,
+            sb,
+            environment="prod",
+            database_uri=pg_url,
+            ABMATIC_PG_URL=pg_url,
+            ABMATIC_EXPORT_DIR=str(path / "demo"),
+        )
+        s: dict[str, Any] = {"sb": sb, "project": project, "url": pg_url}
+
+        def counts() -> dict[str, int]:
+            return {
+                t: scalar(PG_PY, pg_url, f"select count(*) from abmatic.{t}")
+                for t in ("contacts", "accounts", "opportunities")
+            }
+
+        domains = {normalize_domain(a.get("accountUrl")) for a in sb.store.objects("accounts")}
+        s["expected1"] = {
+            "contacts": len(sb.store.objects("contacts")),
+            "accounts": len(domains - {None}),
+            "opportunities": len(sb.store.objects("deals")),
+        }
+        s["visitors"] = visitor_files(project, sb)
+        s["emails0"] = emails(sb)
+        s["sync1"] = project.run("sync-pg")
+        s["counts1"] = counts()
+        s["emails1"] = emails(sb)
+        s["activity1"] = project.activity()
+        s["sync2"] = project.run("sync-pg")
+        s["counts2"] = counts()
+        s["emails2"] = emails(sb)
+        s["push3"] = project.run("--full-refresh", "push")
+        s["activity3"] = project.activity()
+        s["emails3"] = emails(sb)
+        s["state_ids"] = project.state_ids()
+        s["state_rows"] = scalar(PG_PY, pg_url, "select count(*) from state")
+        yield s
+
+
+def test_import_lands_every_row_in_postgresql(scenario: dict[str, Any]) -> None:
+    assert scenario["counts1"] == scenario["expected1"]
+
+
+def test_second_sync_is_incremental_and_duplicates_nothing(scenario: dict[str, Any]) -> None:
+    sync2 = scenario["sync2"]
+    assert sync2.summary("import", "contacts")["in"] <= 10  # the pushed ones and the boundary
+    assert scenario["counts2"]["contacts"] == scenario["counts1"]["contacts"] + 2  # pushed ones
+    assert scenario["counts2"]["opportunities"] == scenario["counts1"]["opportunities"]
+    assert "Skipped 2 unchanged files" in sync2.output
+    assert scenario["emails2"] == scenario["emails1"]
+
+
+def test_import_reads_the_postgresql_store_for_fill(scenario: dict[str, Any]) -> None:
+    assert f"Read {CONTACTS} existing contacts from the store" in scenario["sync2"].output
+
+
+def test_meltano_state_lives_in_postgresql(scenario: dict[str, Any]) -> None:
+    assert IMPORT_STATE in scenario["state_ids"]
+    assert "prod:tap-abmatic-contacts-to-target-activecampaign" in scenario["state_ids"]
+    assert scenario["state_rows"] >= 3
+    assert not (scenario["project"].path / "meltano.db").exists()
+
+
+def test_push_in_prod_environment_reaches_the_account(scenario: dict[str, Any]) -> None:
+    for email in scenario["visitors"]["new"]:
+        assert scenario["emails0"][email] == 0 and scenario["emails1"][email] == 1
+    assert outcomes(scenario["activity1"])[("contact", "updated")] == 2
+
+
+def test_resending_the_push_creates_no_duplicates(scenario: dict[str, Any]) -> None:
+    assert scenario["emails3"] == scenario["emails1"]
+    assert max(scenario["emails3"].values()) == 1
+    resent = scenario["activity3"][len(scenario["activity1"]) :]
+    assert {outcome for _, outcome in outcomes(resent)} == {"unchanged"}
