@@ -5,7 +5,8 @@
 Generates tap-shaped ``contacts`` records (tap-activecampaign's field names, a STATE every
 10,000 records), pipes them through ``abmatic-mapper`` (direction import, default mapping) and
 through meltano-map-transform with an equivalent rename map, and prints records/s, the ratio
-and each child's peak RSS (``os.wait4``), also at the small size to show memory is flat.
+and each child's own peak RSS (``os.wait4`` via childrss.py), also at the small size to show
+memory is flat.
 meltano-map-transform runs from its own venv (``.venv-bench/map-transform``), created here
 with ``python -m venv`` + pip when missing.
 """
@@ -18,8 +19,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from childrss import run_measured
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPER = ROOT / ".venv" / "bin" / "abmatic-mapper"
@@ -94,17 +96,52 @@ def run(cmd: list[str], data: Path, cwd: Path) -> tuple[float, int, int]:
     """(seconds, peak RSS in MiB, RECORD lines out) of one child process."""
     out_path = cwd / "out.jsonl"
     with data.open("rb") as fin, out_path.open("wb") as fout:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=subprocess.DEVNULL, cwd=cwd)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed with exit code {proc.returncode}")
+        measured = run_measured(cmd, stdin=fin, stdout=fout, stderr=subprocess.DEVNULL,
+                                cwd=cwd, result_dir=cwd)
+    elapsed = measured.seconds
+    if measured.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed with exit code {measured.returncode}")
     with out_path.open("rb") as fh:
         records = sum(1 for line in fh if line.startswith(b'{"type":"RECORD"')
                       or line.startswith(b'{"type": "RECORD"'))
-    return elapsed, usage.ru_maxrss // 1024, records
+    return elapsed, measured.maxrss_kib // 1024, records
+
+
+MT_TOOL = f"meltano-map-transform {MT_VERSION}"
+
+
+def measure(sizes: list[int], work: Path,
+            repeat: int = 1) -> dict[str, dict[int, tuple[float, int, int]]]:
+    """``{tool: {n: (seconds, peak RSS MiB, RECORD lines out)}}`` for each size, in ``work``.
+
+    Tools: ``abmatic-mapper`` (direction import, default mapping) and meltano-map-transform
+    (``MT_TOOL``) with the equivalent rename map, each a child process fed the same file.
+    With ``repeat`` > 1 the tools alternate ``repeat`` times per size and the run with the
+    median seconds is kept (peak RSS: the highest of the runs).
+    """
+    ensure_map_transform()
+    (work / "mapper.json").write_text(json.dumps(
+        {"direction": "import", "rejects_path": str(work / "rejects.jsonl")}))
+    (work / "map-transform.json").write_text(json.dumps(RENAME_MAP))
+    tools = {
+        "abmatic-mapper": [str(MAPPER), "--config", str(work / "mapper.json")],
+        MT_TOOL: [str(MT_BIN), "--config", str(work / "map-transform.json")],
+    }
+    results: dict[str, dict[int, tuple[float, int, int]]] = {t: {} for t in tools}
+    for n in sizes:
+        data = work / f"contacts-{n}.singer"
+        generate(data, n)
+        runs: dict[str, list[tuple[float, int, int]]] = {t: [] for t in tools}
+        for i in range(repeat):
+            for tool, cmd in tools.items():
+                print(f"[bench_mapper] {tool}: {n:,} records (run {i + 1}/{repeat})",
+                      file=sys.stderr, flush=True)
+                runs[tool].append(run(cmd, data, work))
+        for tool, done in runs.items():
+            seconds, _rss, out = sorted(done)[len(done) // 2]
+            results[tool][n] = (seconds, max(r[1] for r in done), out)
+        data.unlink()
+    return results
 
 
 def main() -> None:
@@ -112,34 +149,19 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--small", type=int, default=20_000)
     args = parser.parse_args()
-    ensure_map_transform()
     with tempfile.TemporaryDirectory(prefix="bench-mapper-") as tmp:
-        work = Path(tmp)
-        (work / "mapper.json").write_text(json.dumps(
-            {"direction": "import", "rejects_path": str(work / "rejects.jsonl")}))
-        (work / "map-transform.json").write_text(json.dumps(RENAME_MAP))
-        tools = {
-            "abmatic-mapper": [str(MAPPER), "--config", str(work / "mapper.json")],
-            f"meltano-map-transform {MT_VERSION}": [str(MT_BIN), "--config",
-                                                    str(work / "map-transform.json")],
-        }
-        results: dict[str, dict[int, tuple[float, int, int]]] = {t: {} for t in tools}
-        for n in (args.small, args.records):
-            data = work / f"contacts-{n}.singer"
-            generate(data, n)
-            for tool, cmd in tools.items():
-                results[tool][n] = run(cmd, data, work)
-        base = results[f"meltano-map-transform {MT_VERSION}"][args.records]
-        rate_base = args.records / base[0]
-        print(f"\n{args.records:,} tap-shaped contact records, {os.cpu_count()} cores\n")
-        print(f"| tool | records out | seconds | records/s | ratio | peak RSS @ {args.small:,} "
-              f"| peak RSS @ {args.records:,} |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        for tool in tools:
-            seconds, rss, out = results[tool][args.records]
-            rate = args.records / seconds
-            print(f"| {tool} | {out:,} | {seconds:.2f} | {rate:,.0f} | {rate / rate_base:.2f}x "
-                  f"| {results[tool][args.small][1]} MiB | {rss} MiB |")
+        results = measure([args.small, args.records], Path(tmp))
+    base = results[MT_TOOL][args.records]
+    rate_base = args.records / base[0]
+    print(f"\n{args.records:,} tap-shaped contact records, {os.cpu_count()} cores\n")
+    print(f"| tool | records out | seconds | records/s | ratio | peak RSS @ {args.small:,} "
+          f"| peak RSS @ {args.records:,} |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for tool in results:
+        seconds, rss, out = results[tool][args.records]
+        rate = args.records / seconds
+        print(f"| {tool} | {out:,} | {seconds:.2f} | {rate:,.0f} | {rate / rate_base:.2f}x "
+              f"| {results[tool][args.small][1]} MiB | {rss} MiB |")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ Starts an in-process sandbox (rate limit 5 req/s, like a real account), then run
 2. a full sync of the whole catalog,
 3. after touching 1% of the contacts, an incremental sync of ``contacts`` from run 1's state,
 and prints one table: records/s, requests per 1,000 contacts, 429s, share of the request
-ceiling used and the peak RSS of the tap process. Takes about five minutes for 10,000 contacts.
+ceiling used and the tap process's own peak RSS (see childrss.py). Takes about five minutes
+for 10,000 contacts.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from childrss import run_measured
 
 from activecampaign_sandbox import Sandbox
 
@@ -53,15 +56,13 @@ def _run(sb: Sandbox, config_path: Path, catalog_path: Path, workdir: Path,
     sb.reset_stats()
     out_path = workdir / "out.jsonl"
     log_path = workdir / "tap.log"
-    started = time.monotonic()
     with out_path.open("w") as out, log_path.open("w") as log:
-        proc = subprocess.Popen(args, stdout=out, stderr=log)
-        _, status, usage = os.wait4(proc.pid, 0)  # this process's own peak RSS
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    elapsed = time.monotonic() - started
-    if proc.returncode:
+        # the tap's own peak RSS, not the harness's (which holds the sandbox): see childrss
+        measured = run_measured(args, stdout=out, stderr=log, result_dir=workdir)
+    elapsed = measured.seconds
+    if measured.returncode:
         raise SystemExit(f"tap failed:\n{log_path.read_text()[-3000:]}")
-    peak_kb = usage.ru_maxrss
+    peak_kb = measured.maxrss_kib
     records: dict[str, int] = {}
     last_state: dict = {}
     with out_path.open() as lines:
@@ -86,11 +87,21 @@ def _row(label: str, run: dict[str, Any], contacts: int) -> list[str]:
             f"{run['peak_mb']:.0f}"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contacts", type=int, default=10_000)
-    args = parser.parse_args()
-    n = args.contacts
+def _log(message: str) -> None:
+    print(f"[bench_tap] {message}", file=sys.stderr, flush=True)
+
+
+def measure(n: int, runs: tuple[str, ...] = ("contacts", "catalog", "incremental"),
+            ) -> dict[str, Any]:
+    """Run the tap against a fresh sandbox of ``n`` demo contacts at 5 requests/s.
+
+    ``runs`` picks, in this order, ``contacts`` (full sync of contacts with custom fields),
+    ``catalog`` (full sync of the whole catalog) and ``incremental`` (contacts from the
+    ``contacts`` run's state after touching 1% of the contacts; needs ``contacts``).
+    Returns ``{run name: result of _run}`` plus ``touched`` and ``streams`` (catalog size).
+    """
+    results: dict[str, Any] = {}
+    _log(f"seeding a sandbox with {n:,} demo contacts")
     with tempfile.TemporaryDirectory() as tmp, \
             Sandbox(seed="demo", contacts=n, rate_limit=RATE, api_key="bench-key") as sb:
         workdir = Path(tmp)
@@ -99,28 +110,47 @@ def main() -> None:
                                            "requests_per_second": RATE}))
         os.environ.pop("TAP_ACTIVECAMPAIGN_API_KEY", None)
         contacts_catalog = _catalog(config_path, {"contacts"}, workdir)
-        all_catalog = _catalog(config_path, None, workdir)
+        if "contacts" in runs:
+            _log(f"full sync of contacts + custom fields ({n:,} contacts)")
+            results["contacts"] = _run(sb, config_path, contacts_catalog, workdir)
+        if "catalog" in runs:
+            all_catalog = _catalog(config_path, None, workdir)
+            _log(f"full sync of the whole catalog ({n:,} contacts)")
+            results["catalog"] = _run(sb, config_path, all_catalog, workdir)
+            results["streams"] = len(results["catalog"]["records"])
+        if "incremental" in runs:
+            ids = sorted(int(c["id"]) for c in sb.store.objects("contacts"))
+            touched = ids[:: max(1, len(ids) // max(1, n // 100))][: max(1, n // 100)]
+            sb.store.touch_contacts(touched)
+            _log(f"incremental sync of contacts ({len(touched)} touched)")
+            results["incremental"] = _run(sb, config_path, contacts_catalog, workdir,
+                                          state=results["contacts"]["state"])
+            results["touched"] = len(touched)
+    return results
 
-        full_contacts = _run(sb, config_path, contacts_catalog, workdir)
-        full_all = _run(sb, config_path, all_catalog, workdir)
-        ids = sorted(int(c["id"]) for c in sb.store.objects("contacts"))
-        touched = ids[:: max(1, len(ids) // max(1, n // 100))][: max(1, n // 100)]
-        sb.store.touch_contacts(touched)
-        incremental = _run(sb, config_path, contacts_catalog, workdir,
-                           state=full_contacts["state"])
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=10_000)
+    args = parser.parse_args()
+    n = args.contacts
+    results = measure(n)
+    full_contacts, full_all, incremental = (results["contacts"], results["catalog"],
+                                            results["incremental"])
+    touched = results["touched"]
 
     header = ["run", "records", "seconds", "records/s", "requests", "req/1k contacts", "429s",
               "share of 5 req/s", "peak RSS MB"]
     rows = [
         _row(f"full: contacts + custom fields ({n:,})", full_contacts, n),
         _row(f"full: whole catalog ({len(full_all['records'])} streams)", full_all, n),
-        _row(f"incremental: contacts, {len(touched)} touched (1%)", incremental, n),
+        _row(f"incremental: contacts, {touched} touched (1%)", incremental, n),
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for line in [header, ["-" * w for w in widths], *rows]:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
     print(f"\nincremental contacts read: {incremental['records'].get('contacts', 0)} "
-          f"(touched {len(touched)}, plus any at the old bookmark)")
+          f"(touched {touched}, plus any at the old bookmark)")
     print("routes (whole catalog):", json.dumps(full_all["stats"]["routes"]))
 
 

@@ -15,13 +15,14 @@ import logging
 import os
 import time
 from decimal import Decimal
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 import abmatic_mapper.model as model
 from abmatic_mapper.mapping import to_utc
 from activecampaign_client import normalize_domain, normalize_email
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 logger = logging.getLogger("abmatic-mapper.store")
 
@@ -75,6 +76,8 @@ def read_store(
     pause: float = 1.0,
 ) -> Store:
     """Every row of the given streams' tables, keyed by the normalized match key."""
+    import sqlalchemy as sa  # only runs with store_url set: keeps the mapper's start fast
+
     sa_url = sa.make_url(url)
     if _duckdb_file_missing(sa_url):
         logger.info("Store file %s does not exist yet: empty store.", sa_url.database)
@@ -97,6 +100,8 @@ def read_store(
 
 
 def _read(engine: sa.Engine, schema: str | None, streams: tuple[str, ...]) -> Store:
+    import sqlalchemy as sa
+
     store: Store = {s: {} for s in streams}
     with engine.connect() as conn:
         schema_name = schema or conn.execute(sa.text("SELECT current_schema()")).scalar()
