@@ -14,18 +14,13 @@ from __future__ import annotations
 import json
 import sys
 
+from activecampaign_client.rejects import replayable_rejects
+
 
 def replay_lines(lines: list[str]) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
-    for line in lines:
-        if not line.strip():
-            continue
-        reject = json.loads(line)
-        if "record" not in reject:  # an unreadable input line: nothing to replay
-            print(f"Skipping unreadable input line {reject.get('line')}: fix it at the source.",
-                  file=sys.stderr)
-            continue
+    for reject in replayable_rejects(lines):
         stream = reject["stream"]
         if stream not in seen:
             seen.add(stream)

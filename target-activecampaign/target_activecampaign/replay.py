@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
+from activecampaign_client.rejects import replayable_rejects
 from target_activecampaign.payloads import ACCOUNT_SCHEMA, CONTACT_SCHEMA
 
 SCHEMAS = {"contacts": (CONTACT_SCHEMA, ["email"]), "accounts": (ACCOUNT_SCHEMA, ["accountUrl"])}
@@ -25,14 +26,7 @@ def replay_messages(lines: Iterable[str], outcomes: set[str] | None = None,
                     ) -> Iterator[dict[str, Any]]:
     """SCHEMA + RECORD messages for the rejects in ``lines`` (optionally only some outcomes)."""
     schemas_sent: set[str] = set()
-    for line in lines:
-        if not line.strip():
-            continue
-        reject = json.loads(line)
-        if "record" not in reject:  # an unreadable input line: nothing to replay
-            print(f"Skipping unreadable input line {reject.get('line')}: fix it at the source.",
-                  file=sys.stderr)
-            continue
+    for reject in replayable_rejects(lines):
         stream = reject["stream"]
         if outcomes and reject.get("outcome") not in outcomes:
             continue
