@@ -77,6 +77,16 @@ def response_json(response: requests.Response) -> t.Any:
     return getattr(response, _JSON_ATTR)
 
 
+def group_rows(items: Iterable[dict], owner_key: str) -> dict[str, list[dict]]:
+    """Rows -> {owner id: [rows]} (rows without an owner are dropped)."""
+    grouped: dict[str, list[dict]] = {}
+    for item in items:
+        owner = item.get(owner_key)
+        if owner is not None:
+            grouped.setdefault(str(owner), []).append(item)
+    return grouped
+
+
 def _path_of(request: requests.PreparedRequest | None) -> str:
     """``/api/3/contacts`` without host or query (nothing secret or personal)."""
     return urlsplit(request.url or "").path if request is not None else "?"

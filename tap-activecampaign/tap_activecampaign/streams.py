@@ -6,12 +6,16 @@ abmatic mapper joins in one pass and needs referenced streams first.
 
 from __future__ import annotations
 
+import logging
 import typing as t
+
+from singer_sdk import metrics
 
 from tap_activecampaign.client import (
     ActiveCampaignStream,
     CachedTableStream,
     IncrementalStream,
+    group_rows,
     response_json,
 )
 from tap_activecampaign.pagination import ContactKeysetPaginator
@@ -22,6 +26,33 @@ if t.TYPE_CHECKING:
 
     import requests
     from singer_sdk.helpers.types import Context
+
+
+class RunCounter(metrics.Counter):
+    """A record counter kept for a whole run of a per-contact child stream.
+
+    The SDK enters and leaves the counter once per parent record (a METRIC line each);
+    this one ignores that, logs at its interval and once at the end of the run.
+    """
+
+    def __enter__(self) -> RunCounter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def with_context(self, value: Context | None) -> None:
+        return None
+
+
+class QuietTimer(metrics.Timer):
+    """A sync timer that does not log one METRIC line per parent record."""
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def with_context(self, value: Context | None) -> None:
+        return None
 
 
 class CustomFieldsMixin(ActiveCampaignStream):
@@ -130,9 +161,10 @@ class ContactsStream(IncrementalStream):
     """Contacts by key (``orders[id]=ASC`` + ``id_greater``), custom values sideloaded.
 
     ``include=fieldValues`` returns the page's custom field values in the same response
-    (zero extra requests). If an account ignores ``include`` (no ``fieldValues`` key), the
-    tap warns once and reads ``/fieldValues`` instead (one table scan per run, shared with
-    the ``contact_custom_field_values`` stream).
+    (zero extra requests); they fill each contact's ``custom_fields`` and feed the child
+    stream ``contact_custom_field_values``. If an account ignores ``include`` (no
+    ``fieldValues`` key), the tap warns once and reads ``/fieldValues`` instead (one table
+    scan per run).
 
     With import sources (``list_ids``/``tag_ids``/``segment_ids``) each source is a state
     partition read with the server-side ``listid``/``tagid``/``segmentid`` filter; a contact
@@ -167,15 +199,20 @@ class ContactsStream(IncrementalStream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         if not hasattr(self, "_emitted"):
             self._emitted: set[str] = set()
+        self.value_rows: dict[str, list[dict]] = {}
         yield from super().get_records(context)
+        self.value_rows = {}
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         body = response_json(response)
         if isinstance(body, dict) and "fieldValues" in body:
+            # this page's values only: memory stays bounded by one page
+            self.value_rows = group_rows(body.get("fieldValues") or [], "contact")
             values = group_values(body.get("fieldValues") or [], "contact", "field", "value")
         else:
-            values = self._tap.contact_values_fallback(self)
-        titles = self._tap.titles("fields", "title", self)
+            values = self._tap.contact_values_fallback(self)  # warns once, reads once
+            self.value_rows = self._tap.contact_value_rows_fallback(self)
+        titles = self._tap.titles("fields", "title", self) if self.selected else {}
         dedupe = bool(self.partitions)
         for item in super().parse_response(response):
             contact_id = str(item.get("id"))
@@ -186,18 +223,77 @@ class ContactsStream(IncrementalStream):
             item["custom_fields"] = custom_fields_object(titles, values.get(contact_id))
             yield item
 
+    def get_child_context(self, record: dict, context: Context | None) -> dict:
+        """Only the contact's id: its values wait in ``value_rows`` (no request, and no
+        personal data in the context, which the SDK logs and could keep in state)."""
+        return {"contact_id": str(record["id"])}
+
 
 class ContactCustomFieldValuesStream(ActiveCampaignStream):
+    """Contact custom field values, a child of ``contacts``: zero requests of its own.
+
+    Each contact's values are the rows its page already returned (``include=fieldValues``,
+    or the one ``/fieldValues`` scan of the fallback); they are written just before that
+    contact's record. The stream therefore follows contacts incrementally: values are
+    written for exactly the contacts read in this run (all on a full sync, the changed ones
+    on an incremental one), and the contacts bookmark, which moves only after the whole
+    scan, is written after them.
+    """
+
     name = "contact_custom_field_values"
     ac_object = "fieldValues"
-    member_key = "contact"
+    parent_stream_type = ContactsStream
+
+    def __init__(self, tap: t.Any) -> None:
+        super().__init__(tap)
+        self.state_partitioning_keys = []  # one (empty) state, not one entry per contact
+        self._schema_written = False
+        self._run_counter: RunCounter | None = None
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        cached = self._tap.cached_table("fieldValues")
-        if cached is not None:  # the contacts fallback already read the whole table
-            yield from cached
-            return
-        yield from super().get_records(context)
+        parent = t.cast("ContactsStream", self._tap.streams[ContactsStream.name])
+        contact_id = (context or {}).get("contact_id")
+        yield from getattr(parent, "value_rows", {}).get(str(contact_id), [])
+
+    # The SDK runs a child stream once per parent record; keep that to records only.
+
+    def _write_schema_message(self) -> None:
+        if not self._schema_written:  # once per run, not once per contact
+            self._schema_written = True
+            super()._write_schema_message()
+
+    def _write_state_message(self) -> None:
+        """No STATE per contact: the contacts stream writes the (shared) state after them."""
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        return False  # a per-contact "full table" version would erase the other contacts
+
+    def get_batch_config(self, config: t.Mapping) -> None:
+        return None  # RECORD messages: a BATCH file per contact would be absurd
+
+    def get_record_counter(self, *, endpoint: str | None = None,
+                           log_interval: float = metrics.DEFAULT_LOG_INTERVAL
+                           ) -> metrics.Counter:
+        if self._run_counter is None:
+            self._run_counter = RunCounter(metrics.Metric.RECORD_COUNT,
+                                           {metrics.Tag.STREAM: self.name},
+                                           log_interval=log_interval)
+        return self._run_counter
+
+    def get_sync_timer(self) -> metrics.Timer:
+        return QuietTimer(metrics.Metric.SYNC_DURATION, {metrics.Tag.STREAM: self.name})
+
+    def log(self, message: str, *args: t.Any, level: int = logging.INFO,
+            **kwargs: t.Any) -> None:
+        if message.startswith("Beginning sync of"):
+            level = logging.DEBUG  # once per contact
+        super().log(message, *args, level=level, **kwargs)
+
+    def log_sync_costs(self) -> None:
+        if self._run_counter is not None:
+            self._run_counter.exit()  # the run's total record count, logged once
+        super().log_sync_costs()
 
 
 class DealsStream(IncrementalStream, CustomFieldsMixin):

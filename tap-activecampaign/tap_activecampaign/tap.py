@@ -14,6 +14,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from activecampaign_client import ApiUsage, shared_pacer
 from activecampaign_client.errors import ActiveCampaignError, ConfigError
 from activecampaign_client.urls import check_api_key, normalize_api_url
+from tap_activecampaign.client import group_rows
 from tap_activecampaign.records import field_titles, group_values, zone
 from tap_activecampaign.streams import STREAM_TYPES
 
@@ -214,6 +215,14 @@ class TapActiveCampaign(Tap):
                 "custom field values from /fieldValues instead (one extra table scan)."
             )
         return self.grouped("fieldValues", "contact", "field", "value", stream)
+
+    def contact_value_rows_fallback(self, stream: ActiveCampaignStream
+                                    ) -> dict[str, list[dict]]:
+        """The /fieldValues rows by contact (the fallback's one scan), for the value stream."""
+        key = ("rows", "fieldValues")
+        if key not in self._derived:
+            self._derived[key] = group_rows(self.table("fieldValues", stream), "contact")
+        return t.cast("dict[str, list[dict]]", self._derived[key])
 
     # -- import sources ----------------------------------------------------------------------
 
