@@ -105,25 +105,30 @@ class ActiveCampaignSession:
         *,
         params: dict[str, Any] | list[tuple[str, Any]] | None = None,
         json: Any = None,
+        max_retries: int | None = None,
     ) -> Any:
-        """Send one request (retrying what can be retried) and return the parsed JSON body."""
+        """Send one request (retrying what can be retried) and return the parsed JSON body.
+
+        ``max_retries`` overrides the session's for this request (0: one attempt, for a caller
+        that must check what a failed write did before it retries)."""
+        retries = self.max_retries if max_retries is None else max_retries
         last_problem = ""
-        for attempt in range(self.max_retries + 1):
+        for attempt in range(retries + 1):
             if attempt:
                 self.usage.retries += 1
-            self.pacer.wait()
             self.usage.requests += 1
             try:
-                response = self._session.request(
-                    method, self.url(path), params=params, json=json, timeout=self.timeout
-                )
+                with self.pacer.slot():
+                    response = self._session.request(
+                        method, self.url(path), params=params, json=json, timeout=self.timeout
+                    )
             except requests.Timeout:
                 last_problem = f"timed out after {self.timeout:g} s"
-                self._sleep_before_retry(attempt, path, last_problem)
+                self._sleep_before_retry(attempt, path, last_problem, retries)
                 continue
             except requests.ConnectionError as exc:
                 last_problem = f"connection failed ({type(exc).__name__})"
-                self._sleep_before_retry(attempt, path, last_problem)
+                self._sleep_before_retry(attempt, path, last_problem, retries)
                 continue
             status = response.status_code
             self.usage.by_status[status] = self.usage.by_status.get(status, 0) + 1
@@ -140,26 +145,26 @@ class ActiveCampaignSession:
                     LOGGER.warning("HTTP 429 on %s %s; pausing %.1f s (Retry-After)",
                                    method, path, wait)
                     continue
-                self._sleep_before_retry(attempt, path, last_problem)
+                self._sleep_before_retry(attempt, path, last_problem, retries)
                 continue
             try:
                 return parse_body(response)
             except ValueError:
                 last_problem = "truncated or malformed JSON body"
-                self._sleep_before_retry(attempt, path, last_problem)
+                self._sleep_before_retry(attempt, path, last_problem, retries)
                 continue
         host_hint = f" {URL_HINT}" if "connection failed" in last_problem else ""
         raise RetriableAPIError(
-            f"{method} {path} failed after {self.max_retries + 1} attempts "
+            f"{method} {path} failed after {retries + 1} attempts "
             f"(last problem: {last_problem}); retried with exponential backoff.{host_hint}"
         )
 
-    def _sleep_before_retry(self, attempt: int, path: str, problem: str) -> None:
-        if attempt >= self.max_retries:
+    def _sleep_before_retry(self, attempt: int, path: str, problem: str, retries: int) -> None:
+        if attempt >= retries:
             return
         delay = self.backoff(attempt)
         LOGGER.warning("%s on %s; retry %d/%d in %.1f s", problem, path, attempt + 1,
-                       self.max_retries, delay)
+                       retries, delay)
         time.sleep(delay)
 
     def get(self, path: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None) -> Any:

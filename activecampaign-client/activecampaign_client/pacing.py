@@ -1,19 +1,24 @@
 """Client-side pacing: one request budget for the whole process.
 
 ActiveCampaign allows 5 requests per second per account, shared by every caller. The pacer
-lets at most ``rate`` requests start in any sliding window of ``window`` seconds (slightly more
-than one second, so network jitter never pushes the server's count over the limit), and a 429's
+lets at most ``rate`` requests into any sliding window of ``window`` seconds, and a 429's
 ``Retry-After`` pauses every caller, not just the one that got it.
+
+A request is counted from its start until its answer arrives: ``with pacer.slot(): send()``
+records the *answer* time, an upper bound of when the server saw the request. Measuring from
+the start would let a request that was slow to leave (a busy CPU, a new connection) land at
+the server inside the next window, which is where stray 429s come from.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-# 3% safety margin on the one-second window: 97% of the ceiling, no 429 from jitter.
-DEFAULT_WINDOW_SECONDS = 1.03
+# 2% margin on the one-second window for clock granularity at the server.
+DEFAULT_WINDOW_SECONDS = 1.02
 
 
 class RequestPacer:
@@ -24,36 +29,51 @@ class RequestPacer:
             raise ValueError("rate must be positive")
         self.rate = rate
         self.window = window
-        self._starts: deque[float] = deque()
+        # Each entry is [timestamp]: the start of a request in flight, then its answer time.
+        self._slots: list[list[float]] = []
         self._paused_until = 0.0
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
 
-    def wait(self) -> None:
-        """Block until a request may start, then record its start."""
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                while self._starts and now - self._starts[0] >= self._span():
-                    self._starts.popleft()
-                delay = self._paused_until - now
-                if delay <= 0 and len(self._starts) < self._slots():
-                    self._starts.append(now)
-                    return
-                if delay <= 0:
-                    delay = self._starts[0] + self._span() - now
-            delay = max(delay, 0.0005)
-            self.waited_seconds += delay
-            time.sleep(delay)
-
-    def _slots(self) -> int:
+    def _capacity(self) -> int:
         # Fractional rates (e.g. 0.5/s) become one request per 1/rate seconds.
         return max(1, int(self.rate)) if self.rate >= 1 else 1
 
     def _span(self) -> float:
         if self.rate >= 1:
-            return self.window * (self._slots() / self.rate)
+            return self.window * (self._capacity() / self.rate)
         return self.window / self.rate
+
+    def _acquire(self) -> list[float]:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                span = self._span()
+                self._slots = [s for s in self._slots if now - s[0] < span]
+                delay = self._paused_until - now
+                if delay <= 0 and len(self._slots) < self._capacity():
+                    slot = [now]
+                    self._slots.append(slot)
+                    return slot
+                if delay <= 0:
+                    delay = min(s[0] for s in self._slots) + span - now
+            delay = max(delay, 0.0005)
+            self.waited_seconds += delay
+            time.sleep(delay)
+
+    def wait(self) -> None:
+        """Block until a request may start, counting it from now (prefer ``slot()``)."""
+        self._acquire()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Block until a request may start; count it until its answer has arrived."""
+        entry = self._acquire()
+        try:
+            yield
+        finally:
+            with self._lock:
+                entry[0] = max(entry[0], time.monotonic())
 
     def pause(self, seconds: float) -> None:
         """Hold every caller for ``seconds`` (a server's Retry-After)."""

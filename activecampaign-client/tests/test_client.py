@@ -124,7 +124,17 @@ def test_pacer_keeps_under_the_rate() -> None:
     elapsed = time.monotonic() - start
     # 41 starts at 20/s need at least two full windows.
     assert elapsed >= 2 * 1.0
-    assert elapsed < 2 * 1.03 + 0.5
+    assert elapsed < 2 * 1.02 + 0.5
+
+
+def test_pacer_counts_a_request_until_its_answer_arrives() -> None:
+    pacer = RequestPacer(2)
+    with pacer.slot():
+        time.sleep(0.3)  # a slow answer: its window starts when the answer arrived
+    pacer.wait()
+    start = time.monotonic()
+    pacer.wait()  # the third request must wait for the first's answer + the window
+    assert time.monotonic() - start >= 0.3 + 1.02 - 0.35
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -202,6 +212,14 @@ def test_session_gives_up_after_bounded_retries(server: str) -> None:
     session = _session(server, max_retries=2)
     with pytest.raises(RetriableAPIError, match="failed after 3 attempts"):
         session.get("contacts")
+
+
+def test_one_request_can_ask_for_a_single_attempt(server: str) -> None:
+    _Handler.script = [(503, {}, "{}"), (200, {}, "{}")]
+    session = _session(server, max_retries=6)
+    with pytest.raises(RetriableAPIError, match="failed after 1 attempts"):
+        session.request("GET", "contacts", max_retries=0)
+    assert session.get("contacts") == {}  # the session's own budget is unchanged
 
 
 def test_403_says_where_to_find_the_key_and_never_shows_it(server: str) -> None:

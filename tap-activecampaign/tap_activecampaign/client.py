@@ -202,9 +202,9 @@ class ActiveCampaignStream(RESTStream):
         pacer = self._tap.pacer
 
         def paced(prepared_request: requests.PreparedRequest, context: t.Any) -> t.Any:
-            pacer.wait()
             self.usage.requests += 1
-            return func(prepared_request, context)
+            with pacer.slot():
+                return func(prepared_request, context)
 
         retrying = super().request_decorator(paced)
         attempts = self.backoff_max_tries()

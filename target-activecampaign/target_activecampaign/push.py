@@ -6,10 +6,11 @@ they return and records each outcome in the activity log (and rejects file).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from activecampaign_client import (
@@ -18,6 +19,7 @@ from activecampaign_client import (
     FatalAPIError,
     RequestPacer,
     RetriableAPIError,
+    normalize_domain,
     normalize_email,
 )
 from activecampaign_client.errors import api_error_text, error_codes
@@ -62,6 +64,7 @@ class PushRun:
         self.contact_index: dict[str, p.CurrentContact] | None = None
         self._index_includes: set[str] = set()
         self._transient_failures = 0
+        self.temporary_failures = 0  # records failed on retriable errors: STATE must not move
         self.read_mode_used: set[str] = set()
         self.write_paths: dict[str, int] = {"bulk_requests": 0, "bulk_contacts": 0,
                                             "sync_requests": 0}
@@ -321,6 +324,7 @@ class PushRun:
             raise exc
         if isinstance(exc, RetriableAPIError):
             self._transient_failures += 1
+            self.temporary_failures += 1
             if self._transient_failures >= MAX_CONSECUTIVE_TRANSIENT_FAILURES:
                 raise PushAborted(
                     f"{MAX_CONSECUTIVE_TRANSIENT_FAILURES} records in a row failed after "
@@ -335,12 +339,77 @@ class PushRun:
     def ok(self) -> None:
         self._transient_failures = 0
 
+    # ------------------------------------------------------------------ creates
+    def create(self, path: str, body: dict[str, Any],
+               find: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+        """POST a create that ActiveCampaign does not de-duplicate (an account, a tag, an
+        account link, an automation enrolment) and return its answer.
+
+        An attempt that timed out, lost its connection or got a 5xx may have been carried out
+        all the same: a blind retry would create a second object (a second enrolment) or fail
+        as a duplicate. So before each retry, and on an error answer to a retry, ``find`` looks
+        for what the failed attempt may have created; when it is there, that (shaped like the
+        POST's answer) is returned and nothing is sent again."""
+        session = self.session
+        attempts = session.max_retries + 1
+        for attempt in range(attempts):
+            try:
+                return dict(session.request("POST", path, json=body, max_retries=0))
+            except FatalAPIError:
+                if attempt == 0 or (found := find()) is None:
+                    raise
+                return found
+            except RetriableAPIError as exc:
+                if attempt + 1 >= attempts:
+                    raise RetriableAPIError(
+                        f"POST {path} failed after {attempts} attempts, each retry sent only "
+                        f"after checking that the previous one had not been carried out "
+                        f"(last: {exc})") from exc
+                self.logger.warning("POST %s: %s; checking whether it was carried out before "
+                                    "retry %d/%d", path, exc, attempt + 1, attempts - 1)
+            time.sleep(session.backoff(attempt))  # a late attempt may still be landing
+            found = find()
+            if found is not None:
+                self.logger.info("POST %s had been carried out; not sent again", path)
+                return found
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _find_account(self, name: str, domain: str | None) -> dict[str, Any] | None:
+        body = self.session.get("accounts", {"search": name, "limit": PAGE})
+        for acc in body.get("accounts") or []:
+            if str(acc.get("name") or "").strip().lower() == name.strip().lower() or (
+                    domain and normalize_domain(acc.get("accountUrl")) == domain):
+                return {"account": acc}
+        return None
+
+    def _find_tag(self, name: str) -> dict[str, Any] | None:
+        body = self.session.get("tags", {"search": name, "limit": PAGE})
+        for tag in body.get("tags") or []:
+            if str(tag.get("tag") or "").strip().lower() == name.strip().lower():
+                return {"tag": tag}
+        return None
+
+    def _find_link(self, contact_id: str, account_id: str) -> dict[str, Any] | None:
+        body = self.session.get("accountContacts", {"filters[contact]": contact_id})
+        for link in body.get("accountContacts") or []:
+            if str(link.get("contact")) == contact_id and str(link.get("account")) == account_id:
+                return {"accountContact": link}
+        return None
+
+    def _find_enrolment(self, contact_id: str, automation_id: str) -> dict[str, Any] | None:
+        body = self.session.get(f"contacts/{contact_id}/contactAutomations")
+        for item in body.get("contactAutomations") or []:
+            if str(item.get("automation") or item.get("seriesid")) == automation_id:
+                return {"contactAutomation": item}
+        return None
+
     # ------------------------------------------------------------------ contact writes
     def ensure_tag(self, name: str) -> str:
         tag_id = self.tags.find(name)
         if tag_id is None:
-            body = self.session.post("tags", {"tag": {"tag": name, "tagType": "contact",
-                                                      "description": ""}})
+            body = self.create("tags", {"tag": {"tag": name, "tagType": "contact",
+                                                "description": ""}},
+                               lambda: self._find_tag(name))
             tag_id = str(body["tag"]["id"])
             self.tags.add(tag_id, name)
         return tag_id
@@ -356,8 +425,10 @@ class PushRun:
             link: dict[str, Any] = {"account": plan.account.id, "contact": contact_id}
             if plan.job_title:
                 link["jobTitle"] = plan.job_title
+            account_id = plan.account.id
             try:
-                self.session.post("accountContacts", {"accountContact": link})
+                self.create("accountContacts", {"accountContact": link},
+                            lambda: self._find_link(contact_id, account_id))
             except FatalAPIError as exc:
                 if exc.status != 422:
                     raise
@@ -380,8 +451,9 @@ class PushRun:
 
     def start_automations(self, plan: p.ContactPlan, contact_id: str) -> None:
         for auto_id in plan.automations:
-            self.session.post("contactAutomations", {"contactAutomation": {
-                "contact": contact_id, "automation": auto_id}})
+            self.create("contactAutomations", {"contactAutomation": {
+                "contact": contact_id, "automation": auto_id}},
+                functools.partial(self._find_enrolment, contact_id, auto_id))
 
     def apply_to_index(self, plan: p.ContactPlan, contact_id: str | None) -> None:
         """Keep the run's index equal to what AC now holds, so a later batch diffs correctly."""
@@ -424,9 +496,9 @@ class PushRun:
         put in ``failed`` (email → reason) and the rest re-sent."""
         attempt = 0
         while chunk:
-            self.bulk_pacer.wait()
             try:
-                body = self.session.post("import/bulk_import", {"contacts": chunk})
+                with self.bulk_pacer.slot():
+                    body = self.session.post("import/bulk_import", {"contacts": chunk})
             except FatalAPIError as exc:
                 text = api_error_text(exc.body)
                 if exc.status == 400 and "rate limit" in text.lower() and attempt < 8:
@@ -601,7 +673,8 @@ class PushRun:
 
     def write_account(self, plan: p.AccountPlan) -> None:
         if plan.action == "create":
-            body = self.session.post("accounts", plan.body)
+            body = self.create("accounts", plan.body, lambda: self._find_account(
+                plan.body["account"]["name"], plan.domain))
             acc = body.get("account") or {}
             self.remember_account(p.CurrentAccount(
                 str(acc.get("id")), str(acc.get("name") or plan.body["account"]["name"]),
