@@ -174,6 +174,11 @@ class TargetActiveCampaign(Target):
             self.logger.warning("STATE not emitted: %d input line(s) could not be pushed, so "
                                 "the next run must send them again.", len(self.input_problems))
             return
+        if self._push_run is not None and self._push_run.temporary_failures:
+            self.logger.warning("STATE not emitted: %d record(s) failed on a temporary error, "
+                                "so the next run sends them again.",
+                                self._push_run.temporary_failures)
+            return
         super()._write_state_message(state)
 
     @property
@@ -195,6 +200,7 @@ class TargetActiveCampaign(Target):
 
     def process_endofpipe(self) -> None:
         """Drain (STATE is written only if every drain succeeds), then print the summary."""
+        temporary_failures = 0
         try:
             super().process_endofpipe()
         except BaseException:
@@ -206,8 +212,14 @@ class TargetActiveCampaign(Target):
                 summary = self._push_run.summary()
                 print(summary, file=sys.stderr)  # the table; the log gets one line
                 self.logger.info("Push summary: %s", self._push_run.activity.summary_rows())
+                temporary_failures = self._push_run.temporary_failures
                 self._push_run.close()
                 self._push_run = None
+        if temporary_failures:
+            raise PushAborted(
+                f"{temporary_failures} record(s) could not be written after retries (temporary "
+                "errors, listed in the rejects file); STATE was not advanced, so the next run "
+                "sends them again (records already written cost no write).")
         if self.input_problems:
             summary = (f"{len(self.input_problems)} input problem(s); the other records were "
                        f"pushed. First: {self.input_problems[0]}")
