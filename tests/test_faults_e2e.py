@@ -94,8 +94,7 @@ def _faults(job: str) -> list[Fault]:
               env=_TIGHT if push else {}, message="timed out after 1"),
         Fault("truncated JSON (15%)", "recover", {"truncate_rate": 0.15}),
         Fault("dropped connections (15%)", "recover", {"drop_rate": 0.15}),
-        Fault("intermittent 403 on a valid key (10%)", "fail", {"forbidden_rate": 0.1},
-              message="rejected the API key"),
+        Fault("intermittent 403 on a valid key (10%)", "recover", {"forbidden_rate": 0.1}),
         Fault("403 on every request", "fail", {"forbidden_rate": 1.0},
               message="rejected the API key"),
     ]

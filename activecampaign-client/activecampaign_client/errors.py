@@ -49,9 +49,13 @@ class RetriableAPIError(ActiveCampaignError):
 Verdict = Literal["ok", "retry", "fatal"]
 
 
-def classify(status: int) -> Verdict:
-    """ok for 2xx/3xx; retry for 429 and 5xx; fatal for every other 4xx."""
-    if status == 429 or status >= 500:
+def classify(status: int, key_accepted: bool = False) -> Verdict:
+    """ok for 2xx/3xx; retry for 429 and 5xx; fatal for every other 4xx.
+
+    A 403 is retried once the key has been accepted earlier in the run: ActiveCampaign is
+    known to answer intermittent 403s on a valid key. Before that, a 403 means a rejected key.
+    """
+    if status == 429 or status >= 500 or (status == 403 and key_accepted):
         return "retry"
     if status >= 400:
         return "fatal"

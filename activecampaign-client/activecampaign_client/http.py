@@ -89,6 +89,7 @@ class ActiveCampaignSession:
         self.backoff_max = backoff_max
         self.pacer = pacer or shared_pacer(requests_per_second)
         self.usage = ApiUsage(rate=requests_per_second)
+        self.key_accepted = False  # set by the first successful answer (see errors.classify)
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -132,7 +133,7 @@ class ActiveCampaignSession:
                 continue
             status = response.status_code
             self.usage.by_status[status] = self.usage.by_status.get(status, 0) + 1
-            verdict = classify(status)
+            verdict = classify(status, self.key_accepted)
             if verdict == "fatal":
                 raise fatal_error_for(method, path, response)
             if verdict == "retry":
@@ -140,6 +141,9 @@ class ActiveCampaignSession:
                 if status == 429:
                     self.usage.throttled += 1
                 last_problem = f"HTTP {status}"
+                if status == 403:
+                    last_problem += (" although the key was accepted earlier in this run "
+                                     "(intermittent, or the user lacks permission for this)")
                 if wait is not None:
                     self.pacer.pause(wait)
                     LOGGER.warning("HTTP 429 on %s %s; pausing %.1f s (Retry-After)",
@@ -148,11 +152,13 @@ class ActiveCampaignSession:
                 self._sleep_before_retry(attempt, path, last_problem, retries)
                 continue
             try:
-                return parse_body(response)
+                body = parse_body(response)
             except ValueError:
                 last_problem = "truncated or malformed JSON body"
                 self._sleep_before_retry(attempt, path, last_problem, retries)
                 continue
+            self.key_accepted = True
+            return body
         host_hint = f" {URL_HINT}" if "connection failed" in last_problem else ""
         raise RetriableAPIError(
             f"{method} {path} failed after {retries + 1} attempts "

@@ -264,3 +264,19 @@ def test_a_bare_host_name_is_shown_in_the_error() -> None:
     with pytest.raises(ConfigError) as err:
         normalize_api_url("acme.api-us1.com")
     assert "'acme.api-us1.com' is not a valid URL" in str(err.value)
+
+
+def test_403_after_the_key_worked_is_retried_as_intermittent(server: str) -> None:
+    _Handler.script = [(200, {}, "{}"), (403, {}, '{"message":"Forbidden"}'), (200, {}, "{}")]
+    session = _session(server)
+    session.get("users/me")
+    assert session.get("contacts") == {}
+    assert session.usage.retries == 1
+
+
+def test_403_storm_after_the_key_worked_ends_with_a_clear_message(server: str) -> None:
+    _Handler.script = [(200, {}, "{}")] + [(403, {}, '{"message":"Forbidden"}')] * 3
+    session = _session(server, max_retries=2)
+    session.get("users/me")
+    with pytest.raises(RetriableAPIError, match="key was accepted earlier in this run"):
+        session.get("deals")

@@ -173,12 +173,16 @@ class ActiveCampaignStream(RESTStream):
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
         self.usage.by_status[status] = self.usage.by_status.get(status, 0) + 1
-        verdict = classify(status)
+        verdict = classify(status, self._tap.key_accepted)
         method = response.request.method or "GET"
         path = _path_of(response.request)
         if verdict == "fatal":
             raise fatal_error_for(method, path, response)
         if verdict == "retry":
+            if status == 403:
+                raise RetriableAPIError(
+                    f"HTTP 403 on {method} {path} although the key was accepted earlier in this "
+                    "run (intermittent, or the user lacks permission for this object)", response)
             if status == 429:
                 self.usage.throttled += 1
                 wait = retry_after_seconds(response)
@@ -193,6 +197,7 @@ class ActiveCampaignStream(RESTStream):
             raise RetriableAPIError(
                 f"truncated or malformed JSON body on {method} {path}", response
             ) from exc
+        self._tap.key_accepted = True
 
     def response_error_message(self, response: requests.Response) -> str:
         """Never the body or headers (they may hold personal data): status and path only."""

@@ -159,6 +159,9 @@ class TapActiveCampaign(Tap):
     def requests_per_second(self) -> float:
         return float(self.config.get("requests_per_second") or 5)
 
+    # Set by the first successful answer; from then on a 403 is retried (errors.classify).
+    key_accepted = False
+
     @property
     def pacer(self) -> RequestPacer:
         return shared_pacer(self.requests_per_second)

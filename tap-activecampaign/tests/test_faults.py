@@ -27,6 +27,21 @@ def test_transient_faults_are_retried_and_the_data_is_complete(sandbox, run, con
         assert sorted(result.ids(stream)) == sorted(expected)
 
 
+def test_intermittent_403_on_an_accepted_key_is_retried(sandbox, run, config_for) -> None:
+    streams = ["contacts", "contact_lists"]
+
+    def flaky_after_first_record(message, result) -> None:
+        if message["type"] == "RECORD" and sum(map(len, result.records.values())) == 1:
+            sandbox.set_faults(forbidden_rate=0.2, seed=7)
+
+    result = run(config_for(sandbox), streams=streams, on_message=flaky_after_first_record)
+    sandbox.clear_faults()
+    assert result.tap.usage.by_status.get(403, 0) > 0
+    for stream, table in (("contacts", "contacts"), ("contact_lists", "contactLists")):
+        expected = {str(o["id"]) for o in sandbox.store.objects(table)}
+        assert sorted(result.ids(stream)) == sorted(expected)
+
+
 def test_a_rejected_key_names_where_to_find_it_and_never_shows_it(shared_sandbox, run,
                                                                   config_for) -> None:
     secret = "wrong-key-0123456789"
