@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from activecampaign_client import normalize_domain
+
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO_SH = ROOT / "scripts" / "meltano.sh"
 SYS_DIR = ROOT / ".meltano"
@@ -323,4 +325,22 @@ def visitor_files(project: Project, sb: Any) -> dict[str, Any]:
         "list": list_name,
         "automation": automation,
         "new": ["ada.visitor@e2e-newco.com", "bob.visitor@e2e-newco.com"],
+    }
+
+
+STORE_TABLES = ("contacts", "accounts", "opportunities")
+
+
+def store_counts(python: Path, url: str, schema: str = "") -> dict[str, int]:
+    """Rows per Abmatic table in the store at ``url`` (``schema`` e.g. "abmatic.")."""
+    return {t: scalar(python, url, f"select count(*) from {schema}{t}") for t in STORE_TABLES}
+
+
+def expected_rows(sb: Any) -> dict[str, int]:
+    """Rows a full import of the sandbox must produce (accounts without a domain are rejected)."""
+    domains = {normalize_domain(a.get("accountUrl")) for a in sb.store.objects("accounts")}
+    return {
+        "contacts": len(sb.store.objects("contacts")),
+        "accounts": len(domains - {None}),
+        "opportunities": len(sb.store.objects("deals")),
     }

@@ -21,15 +21,16 @@ from e2e_helpers import (
     DUCKDB_PY,
     Project,
     emails,
+    expected_rows,
     field_value,
     names_of,
     outcomes,
     scalar,
+    store_counts,
     touch,
     visitor_files,
 )
 
-from activecampaign_client import normalize_domain
 from activecampaign_sandbox import Sandbox
 
 pytestmark = pytest.mark.e2e
@@ -50,17 +51,9 @@ def scenario(
         s: dict[str, Any] = {"sb": sb, "project": project, "db": db}
 
         def counts() -> dict[str, int]:
-            return {
-                t: scalar(DUCKDB_PY, db, f"select count(*) from {t}")
-                for t in ("contacts", "accounts", "opportunities")
-            }
+            return store_counts(DUCKDB_PY, db)
 
-        domains = {normalize_domain(a.get("accountUrl")) for a in sb.store.objects("accounts")}
-        s["expected1"] = {
-            "contacts": len(sb.store.objects("contacts")),
-            "accounts": len(domains - {None}),
-            "opportunities": len(sb.store.objects("deals")),
-        }
+        s["expected1"] = expected_rows(sb)
         s["import1"] = project.run("import")
         s["counts1"] = counts()
         s["state1"] = project.state(IMPORT_STATE)

@@ -16,9 +16,17 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_helpers import PG_PY, Project, emails, outcomes, scalar, visitor_files
+from e2e_helpers import (
+    PG_PY,
+    Project,
+    emails,
+    expected_rows,
+    outcomes,
+    scalar,
+    store_counts,
+    visitor_files,
+)
 
-from activecampaign_client import normalize_domain
 from activecampaign_sandbox import Sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -45,17 +53,9 @@ def scenario(
         s: dict[str, Any] = {"sb": sb, "project": project, "url": pg_url}
 
         def counts() -> dict[str, int]:
-            return {
-                t: scalar(PG_PY, pg_url, f"select count(*) from abmatic.{t}")
-                for t in ("contacts", "accounts", "opportunities")
-            }
+            return store_counts(PG_PY, pg_url, "abmatic.")
 
-        domains = {normalize_domain(a.get("accountUrl")) for a in sb.store.objects("accounts")}
-        s["expected1"] = {
-            "contacts": len(sb.store.objects("contacts")),
-            "accounts": len(domains - {None}),
-            "opportunities": len(sb.store.objects("deals")),
-        }
+        s["expected1"] = expected_rows(sb)
         s["visitors"] = visitor_files(project, sb)
         s["emails0"] = emails(sb)
         s["sync1"] = project.run("sync-pg")
