@@ -240,8 +240,8 @@ def notes(sizes: list[int], tap: dict[int, dict[str, Any]],
         "`contacts` row is a full sync of the contacts stream with custom fields only; it is "
         "the only tap figure at the sizes without a whole-catalog row. The whole catalog is "
         "synced only at "
-        f"{', '.join(f'{n:,}' for n in catalog_sizes) or 'no size'} (it needs ~8 requests per "
-        "10 contacts: ~27 minutes at 100,000). Requests are counted by the sandbox; share of "
+        f"{', '.join(f'{n:,}' for n in catalog_sizes) or 'no size'} (it needs ~5 requests per "
+        "100 contacts: ~18 minutes at 100,000). Requests are counted by the sandbox; share of "
         "ceiling = requests / (seconds x 5).",
         "- **mapper**: N tap-shaped `contacts` records piped through `abmatic-mapper` (import, "
         f"default mapping) and `{bench_mapper.MT_TOOL}` (equivalent rename map, own venv "
