@@ -130,3 +130,18 @@ def run() -> t.Callable[..., SyncResult]:
 @pytest.fixture(scope="session")
 def config_for() -> t.Callable[..., dict]:
     return tap_config
+
+
+@pytest.fixture
+def include_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behave like an account that ignores ``include=fieldValues`` on the contacts list."""
+    from tap_activecampaign.streams import ContactsStream
+
+    original = ContactsStream.get_url_params
+
+    def without_include(self: t.Any, context: t.Any, token: t.Any) -> t.Any:
+        params = original(self, context, token)
+        params.pop("include")
+        return params
+
+    monkeypatch.setattr(ContactsStream, "get_url_params", without_include)

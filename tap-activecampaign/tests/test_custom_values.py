@@ -10,7 +10,6 @@ import io
 import json
 import math
 
-from tap_activecampaign.streams import ContactsStream
 from tap_activecampaign.tap import TapActiveCampaign
 
 VALUES = "contact_custom_field_values"
@@ -150,15 +149,7 @@ def test_values_alone_need_the_contact_scan_but_leave_the_contacts_bookmark(
 
 
 def test_fallback_reads_field_values_once_and_still_follows_contacts(
-        sandbox, run, config_for, monkeypatch, caplog) -> None:
-    original = ContactsStream.get_url_params
-
-    def without_include(self, context, token):
-        params = original(self, context, token)
-        params.pop("include")
-        return params
-
-    monkeypatch.setattr(ContactsStream, "get_url_params", without_include)
+        sandbox, run, config_for, include_ignored, caplog) -> None:
     config = config_for(sandbox)
     sandbox.reset_stats()
     first = run(config, streams=["contacts", VALUES])

@@ -114,18 +114,8 @@ def test_final_state_holds_bookmarks_for_contacts_and_deals(full) -> None:
 
 
 def test_without_sideloaded_values_custom_fields_come_from_field_values_once(
-        shared_sandbox, run, config_for, full, monkeypatch, caplog) -> None:
+        shared_sandbox, run, config_for, full, include_ignored, caplog) -> None:
     """An account that ignores include=fieldValues: one /fieldValues scan, same records."""
-    from tap_activecampaign.streams import ContactsStream
-
-    original = ContactsStream.get_url_params
-
-    def without_include(self, context, token):
-        params = original(self, context, token)
-        params.pop("include")
-        return params
-
-    monkeypatch.setattr(ContactsStream, "get_url_params", without_include)
     result = run(config_for(shared_sandbox),
                  streams=["contacts", "contact_custom_field_values"])
     by_id = {r["id"]: r["custom_fields"] for r in full.records["contacts"]}
