@@ -38,6 +38,18 @@ class AuthenticationError(FatalAPIError):
     """ActiveCampaign rejected the API key (HTTP 403)."""
 
 
+class PermissionDeniedError(FatalAPIError):
+    """A 403 that refuses one object type or one write, not the key (spec §11).
+
+    Its body says why (``"You do not have permission to view deals."``, ``"Could not create
+    SubscriberSeries"``); retrying never heals it. ``reason`` is ActiveCampaign's own text.
+    """
+
+    def __init__(self, message: str, reason: str, body: Any = None) -> None:
+        super().__init__(message, status=403, body=body)
+        self.reason = reason
+
+
 class RetriableAPIError(ActiveCampaignError):
     """A request failed in a way that may pass on retry (429, 5xx, network, truncated body)."""
 
@@ -49,12 +61,26 @@ class RetriableAPIError(ActiveCampaignError):
 Verdict = Literal["ok", "retry", "fatal"]
 
 
-def classify(status: int, key_accepted: bool = False) -> Verdict:
+def is_permission_refusal(body: Any) -> bool:
+    """Whether a 403 body refuses an object or a write rather than the key (spec §11).
+
+    Only an empty body or the bare ``{"message":"Forbidden"}`` reads as "bad key" (or
+    ActiveCampaign's intermittent 403); any other text (``errors[].detail`` "You do not have
+    permission to view deals.", ``message`` "Could not create SubscriberSeries") is a refusal.
+    """
+    text = api_error_text(body).strip().lower()
+    return text not in ("", "(empty body)", "forbidden", "forbidden: forbidden")
+
+
+def classify(status: int, key_accepted: bool = False, body: Any = None) -> Verdict:
     """ok for 2xx/3xx; retry for 429 and 5xx; fatal for every other 4xx.
 
-    A 403 is retried once the key has been accepted earlier in the run: ActiveCampaign is
-    known to answer intermittent 403s on a valid key. Before that, a 403 means a rejected key.
+    A bare 403 is retried once the key has been accepted earlier in the run: ActiveCampaign
+    is known to answer intermittent 403s on a valid key. Before that, it means a rejected key.
+    A 403 whose body gives a reason (a missing permission, a refused write) is always fatal.
     """
+    if status == 403 and is_permission_refusal(body):
+        return "fatal"
     if status == 429 or status >= 500 or (status == 403 and key_accepted):
         return "retry"
     if status >= 400:
@@ -120,13 +146,27 @@ def parse_body(response: requests.Response) -> Any:
     return json.loads(text)
 
 
-def fatal_error_for(method: str, path: str, response: requests.Response) -> FatalAPIError:
-    """A FatalAPIError carrying ActiveCampaign's text; 403 becomes an AuthenticationError."""
+def body_or_text(response: requests.Response) -> Any:
+    """The parsed body, or its first 500 characters when it is not JSON."""
     try:
-        body = parse_body(response)
+        return parse_body(response)
     except ValueError:
-        body = response.text[:500]
+        return response.text[:500]
+
+
+def fatal_error_for(method: str, path: str, response: requests.Response) -> FatalAPIError:
+    """A FatalAPIError carrying ActiveCampaign's text.
+
+    A 403 with a reason becomes a PermissionDeniedError, a bare one an AuthenticationError."""
+    body = body_or_text(response)
     text = api_error_text(body)
+    if response.status_code == 403 and is_permission_refusal(body):
+        return PermissionDeniedError(
+            f"ActiveCampaign refused {method} {path} (HTTP 403: {text}). The API key works; "
+            "the user it belongs to lacks this permission, or this write is not allowed.",
+            reason=text,
+            body=body,
+        )
     if response.status_code == 403:
         return AuthenticationError(
             f"ActiveCampaign rejected the API key (HTTP 403 on {method} {path}: {text}). "

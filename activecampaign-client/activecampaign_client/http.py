@@ -15,6 +15,7 @@ from activecampaign_client.errors import (
     ActiveCampaignError,
     FatalAPIError,
     RetriableAPIError,
+    body_or_text,
     classify,
     fatal_error_for,
     parse_body,
@@ -133,7 +134,8 @@ class ActiveCampaignSession:
                 continue
             status = response.status_code
             self.usage.by_status[status] = self.usage.by_status.get(status, 0) + 1
-            verdict = classify(status, self.key_accepted)
+            verdict = classify(status, self.key_accepted,
+                               body_or_text(response) if status == 403 else None)
             if verdict == "fatal":
                 raise fatal_error_for(method, path, response)
             if verdict == "retry":

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from activecampaign_sandbox.behaviour import AccountBehaviour
 from activecampaign_sandbox.clock import iso, naive_local, parse_filter_time, parse_iso
 from activecampaign_sandbox.envelopes import (
     Answer,
@@ -76,8 +77,9 @@ def text(value: Any) -> str:
 class Api:
     """Routes of the ActiveCampaign v3 API, matched by method and path template."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, behaviour: AccountBehaviour | None = None) -> None:
         self.store = store
+        self.behaviour = behaviour or AccountBehaviour()
         self.routes: list[tuple[str, tuple[str, ...], str, Handler]] = []
         self.extra_handlers: dict[str, Handler] = {}
         self._register()

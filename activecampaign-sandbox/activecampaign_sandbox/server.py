@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from activecampaign_sandbox.api import Api, Request, is_valid_email
+from activecampaign_sandbox.behaviour import AccountBehaviour
 from activecampaign_sandbox.bulk import BulkImporter
 from activecampaign_sandbox.envelopes import Answer
 from activecampaign_sandbox.limits import SlidingWindow, retry_after_header
@@ -118,13 +119,15 @@ class Sandbox:
     def __init__(self, seed: str = "demo", contacts: int = 200, rate_limit: float | None = 5,
                  api_key: str = DEFAULT_API_KEY, *, host: str = "127.0.0.1", port: int = 0,
                  import_delay: float = 0.2,
-                 bulk_limits: tuple[int, int] | None = (20, 100)) -> None:
+                 bulk_limits: tuple[int, int] | None = (20, 100),
+                 behaviour: AccountBehaviour | None = None) -> None:
         self.api_key = api_key
+        self.behaviour = behaviour or AccountBehaviour()
         self.host = host
         self.port = port
         self.rate_limit = rate_limit
         self.store = seed_store(Store(), seed, contacts)
-        self.api = Api(self.store)
+        self.api = Api(self.store, self.behaviour)
         self.bulk = BulkImporter(self.store, is_valid_email, import_delay, bulk_limits)
         self.api.add("POST", "/import/bulk_import",
                      lambda req: self.bulk.submit(req.body, req.raw_body_size))
