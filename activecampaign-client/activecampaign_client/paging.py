@@ -1,0 +1,77 @@
+"""One rule for when a list answer has another page, so no paging loop can run forever.
+
+ActiveCampaign pages with ``limit``/``offset`` (or ``id_greater`` on contacts), but some lists
+document no ``offset`` (custom-field meta/data, spec §11) and ``meta.total`` is a string, an
+int or missing. A loop that goes on while pages are full would never end on an endpoint that
+ignores ``offset``. ``PageGuard`` stops on the first of:
+
+- a short page (fewer than ``limit`` items);
+- ``meta.total`` reached (``offset + items >= total``; for keyset paging pass ``offset=0``:
+  the total there counts what is left);
+- a page that repeats the previous one (the endpoint ignored ``offset``): its items are
+  dropped, not read twice;
+- a hard cap on pages: ``PagingError`` saying which list and what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from activecampaign_client.errors import ActiveCampaignError
+
+LOGGER = logging.getLogger("activecampaign_client")
+
+PAGE_SIZE = 100
+# 100,000 pages of 100 = 10 million rows: far above any account, far below "forever".
+DEFAULT_MAX_PAGES = 100_000
+
+
+class PagingError(ActiveCampaignError):
+    """A list kept sending full, new pages past the hard cap."""
+
+
+def total_of(body: Any) -> int | None:
+    """``meta.total`` as an int (a string on most lists, an int on deals), None if absent."""
+    meta = body.get("meta") if isinstance(body, dict) else None
+    total = meta.get("total") if isinstance(meta, dict) else None
+    try:
+        return int(total) if total is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _fingerprint(items: list[Any]) -> tuple[Any, ...]:
+    return tuple(item.get("id") if isinstance(item, dict) else repr(item) for item in items)
+
+
+class PageGuard:
+    """Decides, page by page, whether a list has more; ``page()`` returns the items to keep."""
+
+    def __init__(self, what: str, page_size: int = PAGE_SIZE,
+                 max_pages: int = DEFAULT_MAX_PAGES) -> None:
+        self.what = what
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.pages = 0
+        self.more = True
+        self._previous: tuple[Any, ...] | None = None
+
+    def page(self, items: list[Any], total: int | None = None, offset: int = 0) -> list[Any]:
+        """Record one page; set ``more``; return its items (none if it repeats the last)."""
+        self.pages += 1
+        fingerprint = _fingerprint(items)
+        if items and fingerprint == self._previous:
+            LOGGER.warning("%s: page %d repeats the previous page (the endpoint ignores "
+                           "offset); stopping there", self.what, self.pages)
+            self.more = False
+            return []
+        self._previous = fingerprint
+        self.more = len(items) >= self.page_size and (
+            total is None or offset + len(items) < total)
+        if self.more and self.pages >= self.max_pages:
+            raise PagingError(
+                f"{self.what}: stopped after {self.pages} full pages of {self.page_size} "
+                "without reaching the end (meta.total missing or never reached). Narrow the "
+                "request (a filter or a smaller source) or report the endpoint.")
+        return items
