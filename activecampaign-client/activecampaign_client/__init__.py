@@ -17,12 +17,13 @@ from activecampaign_client.normalize import (
     normalize_email,
 )
 from activecampaign_client.objects import OBJECTS, ACObject
-from activecampaign_client.pacing import RequestPacer, shared_pacer
+from activecampaign_client.pacing import AccountBudget, RequestPacer, shared_pacer
 from activecampaign_client.urls import check_api_key, normalize_api_url
 
 __all__ = [
     "OBJECTS",
     "ACObject",
+    "AccountBudget",
     "ActiveCampaignError",
     "ActiveCampaignSession",
     "ApiUsage",

@@ -21,7 +21,7 @@ from activecampaign_client.errors import (
     parse_body,
     retry_after_seconds,
 )
-from activecampaign_client.pacing import RequestPacer, shared_pacer
+from activecampaign_client.pacing import Pacer, shared_pacer
 from activecampaign_client.urls import check_api_key, normalize_api_url
 
 LOGGER = logging.getLogger("activecampaign_client")
@@ -73,7 +73,7 @@ class ActiveCampaignSession:
         max_retries: int = 6,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
-        pacer: RequestPacer | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.base_url = normalize_api_url(api_url)
         self._session = requests.Session()
@@ -88,7 +88,8 @@ class ActiveCampaignSession:
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
-        self.pacer = pacer or shared_pacer(requests_per_second)
+        # One budget per account, shared with every other process on this machine.
+        self.pacer = pacer or shared_pacer(requests_per_second, self.base_url)
         self.usage = ApiUsage(rate=requests_per_second)
         self.key_accepted = False  # set by the first successful answer (see errors.classify)
 

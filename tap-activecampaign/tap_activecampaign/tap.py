@@ -12,7 +12,13 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from activecampaign_client import ApiUsage, shared_pacer
-from activecampaign_client.errors import ActiveCampaignError, ConfigError
+from activecampaign_client.errors import (
+    FIND_KEY_HINT,
+    ActiveCampaignError,
+    AuthenticationError,
+    ConfigError,
+    PermissionDeniedError,
+)
 from activecampaign_client.urls import check_api_key, normalize_api_url
 from tap_activecampaign.client import group_rows
 from tap_activecampaign.records import field_titles, group_values, zone
@@ -21,7 +27,7 @@ from tap_activecampaign.streams import STREAM_TYPES
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
-    from activecampaign_client import RequestPacer
+    from activecampaign_client.pacing import Pacer
     from tap_activecampaign.client import ActiveCampaignStream
 
 SOURCE_SETTINGS = (("list_ids", "listid"), ("tag_ids", "tagid"), ("segment_ids", "segmentid"))
@@ -125,6 +131,8 @@ class TapActiveCampaign(Tap):
         self._derived: dict[tuple, t.Any] = {}
         self._members: set[str] | None = None
         self._fallback_warned = False
+        self._refusals: dict[str, PermissionDeniedError] = {}
+        self.skipped: dict[str, str] = {}
         self.max_attempts: int | None = None
         super().__init__(*args, **kwargs)
         self.usage = ApiUsage(rate=self.requests_per_second)
@@ -163,8 +171,46 @@ class TapActiveCampaign(Tap):
     key_accepted = False
 
     @property
-    def pacer(self) -> RequestPacer:
-        return shared_pacer(self.requests_per_second)
+    def pacer(self) -> Pacer:
+        """The account's budget, shared with every process on this machine (a target too)."""
+        return shared_pacer(self.requests_per_second, self.api_base)
+
+    # -- permission refusals (spec §11) -----------------------------------------------------------
+
+    def refused(self, path: str, error: PermissionDeniedError,
+                stream: ActiveCampaignStream) -> None:
+        """Remember a route that refused a permission; first make sure the key itself works.
+
+        A 403 with a reason before any answer succeeded may still be a bad key with an
+        unexpected body: the key check (``GET /users/me``) decides, one request."""
+        if not self.key_accepted:
+            if path.endswith("/users/me"):
+                raise AuthenticationError(
+                    f"ActiveCampaign rejected the API key (HTTP 403 on GET {path}: "
+                    f"{error.reason}). {FIND_KEY_HINT}", status=403, body=error.body)
+            stream.fetch_json("users/me")  # raises AuthenticationError for a bad key
+        self._refusals[path] = error
+
+    def refusal_for(self, path: str) -> PermissionDeniedError | None:
+        error = self._refusals.get(path)
+        return PermissionDeniedError(str(error), error.reason, error.body) if error else None
+
+    def skip(self, stream: ActiveCampaignStream, error: PermissionDeniedError) -> None:
+        """One warning; the stream (and its selected children) is listed in the summary."""
+        names = [stream.name] + [c.name for c in stream.child_streams if c.selected]
+        for name in names:
+            self.skipped[name] = error.reason
+        self.logger.warning(
+            "Skipping stream %s: %s Ask an ActiveCampaign admin to give this user's role "
+            "the permission, or deselect the stream. The other streams go on; the bookmark "
+            "of %s does not move.", ", ".join(names), error, ", ".join(names))
+
+    def log_run_summary(self) -> None:
+        if self.skipped:
+            self.logger.warning(
+                "Run summary: %d stream(s) skipped for a missing permission: %s",
+                len(self.skipped),
+                "; ".join(f"{name} ({reason})" for name, reason in self.skipped.items()))
 
     # -- streams, in the contract's order ------------------------------------------------------
 
