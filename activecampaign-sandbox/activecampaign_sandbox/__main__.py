@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+from activecampaign_sandbox.behaviour import AccountBehaviour
 from activecampaign_sandbox.seed import SEEDS
 from activecampaign_sandbox.server import DEFAULT_API_KEY, Sandbox
 
@@ -30,7 +31,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="turn off the bulk-import 20/100 requests per minute limits")
     parser.add_argument("--import-delay", type=float, default=0.2,
                         help="seconds before a queued bulk import is applied")
+    parser.add_argument("--no-sideloads", action="store_true",
+                        help="GET /contacts ignores include= (an account that does not "
+                             "sideload, spec §11)")
     return parser.parse_args(argv)
+
+
+def behaviour_from(args: argparse.Namespace) -> AccountBehaviour:
+    """The AccountBehaviour the flags ask for (defaults: the documented behaviour)."""
+    return AccountBehaviour(sideloads=not args.no_sideloads)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                       rate_limit=None if args.no_rate_limit else args.rate_limit,
                       api_key=args.api_key, host=args.host, port=args.port,
                       import_delay=args.import_delay,
-                      bulk_limits=None if args.no_bulk_limits else (20, 100))
+                      bulk_limits=None if args.no_bulk_limits else (20, 100),
+                      behaviour=behaviour_from(args))
     sandbox.start()
     key_note = DEFAULT_API_KEY if args.api_key == DEFAULT_API_KEY else "(the --api-key value)"
     print(f"ActiveCampaign sandbox: {sandbox.base_url}  (API {sandbox.base_url}/api/3, "

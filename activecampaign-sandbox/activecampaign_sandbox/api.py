@@ -346,7 +346,8 @@ class Api:
                       else -1, "forceQuery": to_int(one(params, "forceQuery")) or 0,
                       "cacheid": "", "email": one(params, "email")}
         body: Obj = {"scoreValues": [], "contacts": contacts}
-        for inc in self._includes(params):
+        # An account that ignores include= answers without the arrays (spec §11).
+        for inc in self._includes(params) if self.behaviour.sideloads else []:
             body[inc] = self._sideload(req, inc, page_ids)
         body["meta"] = {"total": str(len(ordered)), "page_input": page_input}
         return 200, body

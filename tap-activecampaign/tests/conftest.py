@@ -133,15 +133,10 @@ def config_for() -> t.Callable[..., dict]:
 
 
 @pytest.fixture
-def include_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Behave like an account that ignores ``include=fieldValues`` on the contacts list."""
-    from tap_activecampaign.streams import ContactsStream
-
-    original = ContactsStream.get_url_params
-
-    def without_include(self: t.Any, context: t.Any, token: t.Any) -> t.Any:
-        params = original(self, context, token)
-        params.pop("include")
-        return params
-
-    monkeypatch.setattr(ContactsStream, "get_url_params", without_include)
+def include_ignored(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test's sandbox becomes an account that ignores include= on the contacts list
+    (the sandbox option ``AccountBehaviour.sideloads=False``), for this test only."""
+    for name in ("sandbox", "shared_sandbox"):
+        if name in request.fixturenames:
+            sb = request.getfixturevalue(name)
+            monkeypatch.setattr(sb.api.behaviour, "sideloads", False)

@@ -360,7 +360,6 @@ class CurrentContact:
 
 def contacts_from_page(body: Mapping[str, Any]) -> list[CurrentContact]:
     """CurrentContacts from ``GET /contacts`` with ``include=`` sideloads (pure)."""
-    by_id: dict[str, CurrentContact] = {}
     order = []
     for c in body.get("contacts") or []:
         email = normalize_email(c.get("email"))
@@ -371,33 +370,44 @@ def contacts_from_page(body: Mapping[str, Any]) -> list[CurrentContact]:
             lastName=c.get("lastName") or None, phone=c.get("phone") or None,
             bounced_hard=str(c.get("bounced_hard") or "0") not in ("0", "", "False", "false"),
         )
-        by_id[cur.id] = cur
         order.append(cur)
-    if "contactTags" in body:
-        for cur in order:
-            cur.tag_ids = set()
-    if "contactLists" in body:
-        for cur in order:
-            cur.list_status = {}
-    for fv in body.get("fieldValues") or []:
-        owner = by_id.get(str(fv.get("contact")))
-        if owner is not None and fv.get("value") not in (None, ""):
-            owner.field_values[str(fv.get("field"))] = str(fv["value"])
-    for ac in body.get("accountContacts") or []:
-        owner = by_id.get(str(ac.get("contact")))
-        if owner is not None:
-            owner.account_id = str(ac.get("account"))
-            owner.account_contact_id = str(ac.get("id")) if ac.get("id") is not None else None
-            owner.job_title = ac.get("jobTitle") or None
-    for ct in body.get("contactTags") or []:
-        owner = by_id.get(str(ct.get("contact")))
-        if owner is not None and owner.tag_ids is not None:
-            owner.tag_ids.add(str(ct.get("tag")))
-    for cl in body.get("contactLists") or []:
-        owner = by_id.get(str(cl.get("contact")))
-        if owner is not None and owner.list_status is not None:
-            owner.list_status[str(cl.get("list"))] = str(cl.get("status"))
+    for kind in SIDELOADS:
+        if kind in body:  # an absent key was not sideloaded: not the same as no rows
+            apply_related(order, kind, body.get(kind) or [])
     return order
+
+
+SIDELOADS = ("fieldValues", "accountContacts", "contactTags", "contactLists")
+
+
+def apply_related(contacts: Iterable[CurrentContact], kind: str,
+                  rows: Iterable[Mapping[str, Any]]) -> None:
+    """Set what ``contacts`` hold of ``kind`` (a SIDELOADS name) to exactly ``rows``, whether
+    they came as a sideload or were read another way; rows of other contacts are ignored."""
+    by_id = {c.id: c for c in contacts if c.id}
+    for cur in by_id.values():
+        if kind == "fieldValues":
+            cur.field_values = {}
+        elif kind == "accountContacts":
+            cur.account_id = cur.account_contact_id = cur.job_title = None
+        elif kind == "contactTags":
+            cur.tag_ids = set()
+        elif kind == "contactLists":
+            cur.list_status = {}
+    for row in rows:
+        owner = by_id.get(str(row.get("contact")))
+        if owner is None:
+            continue
+        if kind == "fieldValues" and row.get("value") not in (None, ""):
+            owner.field_values[str(row.get("field"))] = str(row["value"])
+        elif kind == "accountContacts":
+            owner.account_id = str(row.get("account"))
+            owner.account_contact_id = str(row["id"]) if row.get("id") is not None else None
+            owner.job_title = row.get("jobTitle") or None
+        elif kind == "contactTags" and owner.tag_ids is not None:
+            owner.tag_ids.add(str(row.get("tag")))
+        elif kind == "contactLists" and owner.list_status is not None:
+            owner.list_status[str(row.get("list"))] = str(row.get("status"))
 
 
 @dataclass

@@ -17,14 +17,15 @@ from activecampaign_client import (
     ActiveCampaignSession,
     AuthenticationError,
     FatalAPIError,
-    RequestPacer,
     RetriableAPIError,
     normalize_domain,
     normalize_email,
+    shared_pacer,
 )
 from activecampaign_client.errors import api_error_text, error_codes
 from target_activecampaign import payloads as p
 from target_activecampaign.activity import MESSAGES, ActivityLog, RejectsFile, now_iso
+from target_activecampaign.related import RelatedReader, missing_sideloads
 
 PAGE = 100
 MAX_CONSECUTIVE_TRANSIENT_FAILURES = 3
@@ -49,8 +50,9 @@ class PushRun:
         self._session = session
         self._checked = False
         self.bulk_threshold = max(2, int(config.get("bulk_threshold") or 10))
-        self.bulk_pacer = RequestPacer(float(config.get("bulk_requests_per_minute") or 100),
-                                       window=61.8)
+        # The importer's 100 requests/minute are per account too: shared like the 5/s.
+        self.bulk_pacer = shared_pacer(float(config.get("bulk_requests_per_minute") or 100),
+                                       config.get("api_url"), name="bulk-import", window=61.8)
         self.read_strategy = config.get("read_strategy") or "auto"
         # caches, filled on first need
         self._contact_fields: p.FieldCatalog | None = None
@@ -63,6 +65,7 @@ class PushRun:
         self._contact_total: int | None = None
         self.contact_index: dict[str, p.CurrentContact] | None = None
         self._index_includes: set[str] = set()
+        self._related: RelatedReader | None = None
         self._transient_failures = 0
         self.temporary_failures = 0  # records failed on retriable errors: STATE must not move
         self.read_mode_used: set[str] = set()
@@ -70,6 +73,12 @@ class PushRun:
                                             "sync_requests": 0}
 
     # ------------------------------------------------------------------ session
+    @property
+    def related(self) -> RelatedReader:
+        if self._related is None:
+            self._related = RelatedReader(self.session, self.logger)
+        return self._related
+
     @property
     def session(self) -> ActiveCampaignSession:
         if self._session is None:
@@ -214,17 +223,21 @@ class PushRun:
             strategy = "scan" if scan_cost <= len(emails) else "lookup"
         self.read_mode_used.add(strategy)
         if strategy == "scan":
-            self.scan_contacts(includes)
+            self.scan_contacts(includes | self._index_includes)
             assert self.contact_index is not None
             return {e: self.contact_index[e] for e in emails if e in self.contact_index}
         found: dict[str, p.CurrentContact] = {}
+        missing: set[str] = set()
         for email in emails:
             body = self.session.get("contacts", {"email": email, "include": ",".join(
                 sorted(includes))})
             for cur in p.contacts_from_page(body):
                 if cur.email == email:
                     found[email] = cur
+                    missing |= missing_sideloads(body, includes)
                     break
+        if missing:
+            self.related.fill(list(found.values()), missing)
         return found
 
     def scan_contacts(self, includes: set[str], after_id: int = 0,
@@ -238,6 +251,7 @@ class PushRun:
             self.contact_index = {}
             self._index_includes = set(includes)
         seen: list[p.CurrentContact] = []
+        missing: set[str] = set()
         last = after_id
         while True:
             body = self.session.get("contacts", {
@@ -250,9 +264,13 @@ class PushRun:
                     self.contact_index[cur.email] = cur
             seen.extend(page)
             if raw:
+                missing |= missing_sideloads(body, includes)
                 last = max(int(c["id"]) for c in raw)
             if len(raw) < PAGE:
-                return seen
+                break
+        if missing:  # once for the whole scan: the table costs the same for 1 page or 50
+            self.related.fill(seen, missing)
+        return seen
 
     def max_contact_id(self) -> int:
         body = self.session.get("contacts", {"orders[id]": "DESC", "limit": 1})
@@ -704,11 +722,17 @@ class PushRun:
                  "write paths: " + ", ".join(f"{k}={v}" for k, v in self.write_paths.items())]
         if self.read_mode_used:
             lines.append("contact reads: " + ", ".join(sorted(self.read_mode_used)))
+        if self._related is not None and self._related.ignored:
+            lines.append(f"include= ignored by ActiveCampaign: "
+                         f"{', '.join(sorted(self._related.ignored))} (read separately, "
+                         f"{self._related.requests} requests)")
         self.activity.file.write({"timestamp": now_iso(), "type": "summary", "object": "run",
                                   "dry_run": self.dry_run,
                                   "counts": self.activity.summary_rows(),
                                   "warnings": self.activity.warnings, "api_usage": usage,
-                                  "write_paths": self.write_paths})
+                                  "write_paths": self.write_paths,
+                                  "include_ignored": sorted(self._related.ignored)
+                                  if self._related is not None else []})
         return "\n".join(lines)
 
     def close(self) -> None:

@@ -100,7 +100,12 @@ class ContactsSink(_PushSink):
         if not records:
             return
         refs = run.references(records)
-        includes = {"fieldValues", "accountContacts"}
+        # Only what the plans compare: an account that ignores include= makes each one a read.
+        includes = set()
+        if any(r.get("fields") for r in records):
+            includes.add("fieldValues")
+        if any(r.get("account_domain") for r in records):
+            includes.add("accountContacts")
         if refs.tags.names or refs.sync_tag or any(r.get("tags") for r in records):
             includes.add("contactTags")
         if refs.default_list or any(r.get("lists") for r in records):

@@ -17,10 +17,14 @@ FAST = 1000.0  # client pace for tests: the sandbox's rate limit is off
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Any]:
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh account; ``indirect`` parametrization passes AccountBehaviour fields."""
     from activecampaign_sandbox import Sandbox
+    from activecampaign_sandbox.behaviour import AccountBehaviour
 
-    with Sandbox(seed="demo", contacts=40, rate_limit=None, api_key="test-key") as sb:
+    behaviour = AccountBehaviour(**getattr(request, "param", {}))
+    with Sandbox(seed="demo", contacts=40, rate_limit=None, api_key="test-key",
+                 behaviour=behaviour) as sb:
         yield sb
 
 

@@ -10,9 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from activecampaign_client import ActiveCampaignSession
 from target_activecampaign.payloads import ACCOUNT_SCHEMA, CONTACT_SCHEMA
 from target_activecampaign.target import TargetActiveCampaign
+
+# The two kinds of account for the ``sandbox`` fixture (AccountBehaviour fields): one that
+# honours include= on GET /contacts, and one that ignores it (spec §11).
+BOTH_KINDS = pytest.mark.parametrize("sandbox", [{}, {"sideloads": False}], indirect=True,
+                                     ids=["sideloads", "ignores-include"])
 
 
 def schema_message(stream: str, x_sync: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -56,7 +63,8 @@ class Result:
         return [line["message"] for line in self.by_key.get(key, [])]
 
     def counts(self, obj: str = "contact") -> dict[str, int]:
-        row = next((r for r in self.summary["counts"] if r["object"] == obj), {})
+        row: dict[str, Any] = next(
+            (r for r in self.summary["counts"] if r["object"] == obj), {})
         return {k: v for k, v in row.items() if k != "object" and v}
 
 
@@ -89,21 +97,18 @@ def run_target(config: dict[str, Any], messages: list[dict[str, Any]],
 
 
 def find_contact(api: ActiveCampaignSession, email: str) -> dict[str, Any] | None:
-    body = api.get("contacts", {"email": email,
-                                "include": "fieldValues,accountContacts,contactTags,contactLists"})
-    for c in body.get("contacts") or []:
+    """The contact with its related rows, read from its sub-lists (works whether or not the
+    account honours include=)."""
+    for c in api.get("contacts", {"email": email}).get("contacts") or []:
         if c["email"].lower() == email.lower():
-            c["_fieldValues"] = {fv["field"]: fv["value"] for fv in body.get("fieldValues") or []
-                                 if str(fv["contact"]) == str(c["id"])}
-            c["_accounts"] = [ac["account"] for ac in body.get("accountContacts") or []
-                              if str(ac["contact"]) == str(c["id"])]
-            c["_jobTitles"] = [ac.get("jobTitle") for ac in body.get("accountContacts") or []
-                               if str(ac["contact"]) == str(c["id"])]
-            c["_tags"] = {str(t["tag"]) for t in body.get("contactTags") or []
-                          if str(t["contact"]) == str(c["id"])}
-            c["_lists"] = {str(cl["list"]): str(cl["status"])
-                           for cl in body.get("contactLists") or []
-                           if str(cl["contact"]) == str(c["id"])}
+            def sub(kind: str, cid: str = str(c["id"])) -> list[dict[str, Any]]:
+                return list(api.get(f"contacts/{cid}/{kind}").get(kind) or [])
+            c["_fieldValues"] = {fv["field"]: fv["value"] for fv in sub("fieldValues")}
+            links = sub("accountContacts")
+            c["_accounts"] = [ac["account"] for ac in links]
+            c["_jobTitles"] = [ac.get("jobTitle") for ac in links]
+            c["_tags"] = {str(t["tag"]) for t in sub("contactTags")}
+            c["_lists"] = {str(cl["list"]): str(cl["status"]) for cl in sub("contactLists")}
             return c
     return None
 

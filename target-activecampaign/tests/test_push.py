@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from target_ac_testkit import find_contact, run_target, singer, write_requests
+from target_ac_testkit import BOTH_KINDS, find_contact, run_target, singer, write_requests
 
 from activecampaign_client import ActiveCampaignSession
 from target_activecampaign.replay import main as replay_main
@@ -106,13 +106,19 @@ def test_large_pushes_use_the_bulk_importer_and_small_ones_contact_sync(
         assert contact is not None and contact["firstName"] == f"P{i}" and contact["_tags"]
 
 
+@BOTH_KINDS
 @pytest.mark.parametrize("n", [3, 30])
-def test_rerun_of_the_same_input_makes_no_writes(config: dict, sandbox: Any, n: int) -> None:
+def test_rerun_of_the_same_input_makes_no_writes(config: dict, sandbox: Any,
+                                                 api: ActiveCampaignSession, n: int) -> None:
+    api.post("accounts", {"account": {"name": "Rerun Co", "accountUrl": "rerun.io"}})
+    lst = api.get("lists", {"limit": 1})["lists"][0]
     records = [{"email": f"r{i}@rerun.io", "firstName": "R", "lastName": f"{i}",
-                "tags": ["abm"]} for i in range(n)]
+                "tags": ["abm"], "lists": [lst["name"]], "fields": {"Lead Score": i},
+                "account_domain": "rerun.io" if i % 2 else None} for i in range(n)]
     config = {**config, "sync_tag": "abmatic-synced"}
     first = run_target(config, singer("contacts", records))
     assert first.counts() == {"created": n}
+    assert find_contact(api, "r1@rerun.io")["_lists"] == {str(lst["id"]): "1"}  # type: ignore
     assert write_requests(sandbox) > 0  # the counter sees the first run's writes
     sandbox.reset_stats()
     second = run_target(config, singer("contacts", records))
@@ -222,6 +228,7 @@ def test_accounts_match_by_domain_and_contacts_link_to_them(
     assert n is not None and len(n["_accounts"]) == 1
 
 
+@BOTH_KINDS
 def test_contact_linked_elsewhere_keeps_its_account_with_a_warning(
         config: dict, api: ActiveCampaignSession) -> None:
     first = api.post("accounts", {"account": {"name": "First Co", "accountUrl": "first.io"}})
@@ -310,6 +317,7 @@ def test_rejected_api_key_gives_a_clear_message_without_the_key(config: dict) ->
     assert "wrong-secret-123" not in everything
 
 
+@BOTH_KINDS
 def test_later_batches_of_a_run_see_what_earlier_bulk_batches_wrote(config: dict,
                                                                     sandbox: Any) -> None:
     records = [{"email": f"b{i}@batches.io", "firstName": "B", "tags": ["abm"]}
