@@ -31,6 +31,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="turn off the bulk-import 20/100 requests per minute limits")
     parser.add_argument("--import-delay", type=float, default=0.2,
                         help="seconds before a queued bulk import is applied")
+    parser.add_argument("--deny", action="append", default=[], metavar="OBJECT",
+                        help="the API user may not read this object type (e.g. deals): its "
+                             "routes answer the permission 403 (repeatable, spec §11)")
+    parser.add_argument("--custom-field-paging", choices=("all", "first", "offset"),
+                        default="all", help="custom-field meta/data lists: all = ignore "
+                        "limit and offset (default), first = honour limit only, offset = both")
+    parser.add_argument("--segment-ready-after", type=int, default=1, metavar="N",
+                        help="GET /contacts?segmentid= answers 'not ready' to the first N "
+                             "calls of an evaluation (default 1; 0 = synchronous, spec §11)")
+    parser.add_argument("--date-filters", choices=("exact", "account-time", "account-day"),
+                        default="exact", help="how filters[updated_after] is read: exact "
+                        "(offsets honoured), account-time (offset ignored, wall time in account "
+                        "time), account-day (offset and time ignored: the date in account time)")
     parser.add_argument("--no-sideloads", action="store_true",
                         help="GET /contacts ignores include= (an account that does not "
                              "sideload, spec §11)")
@@ -39,7 +52,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def behaviour_from(args: argparse.Namespace) -> AccountBehaviour:
     """The AccountBehaviour the flags ask for (defaults: the documented behaviour)."""
-    return AccountBehaviour(sideloads=not args.no_sideloads)
+    return AccountBehaviour(sideloads=not args.no_sideloads,
+                            denied_objects=frozenset(args.deny),
+                            custom_field_paging=args.custom_field_paging,
+                            segment_ready_after=args.segment_ready_after,
+                            date_filters=args.date_filters)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,8 +15,34 @@ class AccountBehaviour:
 
     # ---- reads ----------------------------------------------------------------------------
     # Object types the API user may not read: their routes answer the permission 403 (§11).
+    # "deals" covers /deals*, /deal* (pipelines, stages, deal custom fields) and
+    # /contacts/{id}/deals; /users/me (the key check) is never refused. See refusal().
     denied_objects: frozenset[str] = field(default_factory=frozenset)
+    # Custom-field meta/data lists document no offset (§11): "all" ignores limit and offset
+    # (every row in each answer), "first" honours limit only, "offset" honours both.
+    custom_field_paging: str = "all"
+    # GET /contacts?segmentid= evaluates asynchronously (§11): this many calls after an
+    # evaluation starts answer without members (0 = synchronous). See segment_answer().
+    segment_ready_after: int = 1
+    # filters[created_*|updated_*] (timezone and granularity [U], §2/§9): "exact" honours
+    # offsets to the second; "account-time" ignores any offset and reads the wall time in
+    # account time; "account-day" keeps only the date, read in account time.
+    date_filters: str = "exact"
 
     # ---- writes ---------------------------------------------------------------------------
     # Whether GET /contacts honours include= (undocumented, §11); False = ignores it.
     sideloads: bool = True
+
+
+def refusal(behaviour: AccountBehaviour, method: str, template: str) -> dict | None:
+    """The permission-403 body for a route of a denied object type, else None (spec §11)."""
+    parts = [p for p in template.split("/") if p]
+    if not parts or parts == ["users", "me"]:
+        return None
+    for name in sorted(behaviour.denied_objects):
+        stem = name[:-1] if name.endswith("s") else name
+        if parts[0].startswith(stem) or parts[-1] == name:
+            verb = "view" if method == "GET" else "manage"
+            return {"errors": [{"status": 403, "title": "Forbidden",
+                                "detail": f"You do not have permission to {verb} {name}."}]}
+    return None

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from activecampaign_sandbox.api import Api, Request, is_valid_email
-from activecampaign_sandbox.behaviour import AccountBehaviour
+from activecampaign_sandbox.behaviour import AccountBehaviour, refusal
 from activecampaign_sandbox.bulk import BulkImporter
 from activecampaign_sandbox.envelopes import Answer
 from activecampaign_sandbox.limits import SlidingWindow, retry_after_header
@@ -260,6 +260,9 @@ class Sandbox:
             return self._done(403, {"message": "Forbidden"})
         if match is None:
             return self._done(404, {"message": "Not Found"})
+        denied = refusal(self.behaviour, method, template)
+        if denied is not None:  # the user's role lacks this object type (spec §11)
+            return self._done(403, denied)
         try:
             body = json.loads(raw) if raw.strip() else None
         except ValueError:

@@ -30,6 +30,8 @@ from activecampaign_client import OBJECTS, ApiUsage
 from activecampaign_client.errors import (
     URL_HINT,
     FatalAPIError,
+    PermissionDeniedError,
+    body_or_text,
     classify,
     fatal_error_for,
     parse_body,
@@ -173,16 +175,21 @@ class ActiveCampaignStream(RESTStream):
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
         self.usage.by_status[status] = self.usage.by_status.get(status, 0) + 1
-        verdict = classify(status, self._tap.key_accepted)
+        body = body_or_text(response) if status >= 400 else None
+        verdict = classify(status, self._tap.key_accepted, body)
         method = response.request.method or "GET"
         path = _path_of(response.request)
         if verdict == "fatal":
-            raise fatal_error_for(method, path, response)
+            error = fatal_error_for(method, path, response)
+            if isinstance(error, PermissionDeniedError):
+                self._tap.refused(path, error, self)  # a bad key raises here instead
+            raise error
         if verdict == "retry":
             if status == 403:
                 raise RetriableAPIError(
                     f"HTTP 403 on {method} {path} although the key was accepted earlier in this "
-                    "run (intermittent, or the user lacks permission for this object)", response)
+                    "run (ActiveCampaign answers intermittent 403s; this one gave no reason)",
+                    response)
             if status == 429:
                 self.usage.throttled += 1
                 wait = retry_after_seconds(response)
@@ -215,6 +222,9 @@ class ActiveCampaignStream(RESTStream):
         attempts = self.backoff_max_tries()
 
         def clear_errors(prepared_request: requests.PreparedRequest, context: t.Any) -> t.Any:
+            refused = self._tap.refusal_for(_path_of(prepared_request))
+            if refused is not None:  # this route refused us once: no second request
+                raise refused
             try:
                 return retrying(prepared_request, context)
             except (FatalAPIError, ACRetriableAPIError):
@@ -277,6 +287,29 @@ class ActiveCampaignStream(RESTStream):
         super().log_sync_costs()
         if self is list(self._tap.streams.values())[-1]:  # the SDK calls this after all syncs
             self.logger.info("ActiveCampaign API usage: %s", self.usage.summary())
+            self._tap.log_run_summary()
+
+    # -- a stream the API user may not read ----------------------------------------------------
+
+    def _sync_records(self, context: Context | None = None, *,
+                      write_messages: bool = True) -> t.Generator[dict, t.Any, t.Any]:
+        """A permission 403 (spec §11) skips this stream; the other streams go on."""
+        try:
+            yield from super()._sync_records(context, write_messages=write_messages)
+        except PermissionDeniedError as exc:
+            self._tap.skip(self, exc)
+
+    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        if self.name not in self._tap.skipped:
+            super().finalize_state_progress_markers(state)
+            return
+        # The scan did not finish: drop its progress, keep the previous bookmark.
+        for partition in self.partitions or [{}]:
+            entry = self.get_context_state(partition or None)
+            for marker in ("progress_markers", "replication_key_signpost",
+                           "starting_replication_value"):
+                entry.pop(marker, None)
+        self._write_state_message()
 
     # -- extra reads through the same machinery ----------------------------------------------
 

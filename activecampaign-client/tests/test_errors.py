@@ -1,0 +1,55 @@
+"""The 403 verdicts: a permission refusal is final, a bare 403 keeps the key/intermittent rule."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from activecampaign_client.errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    classify,
+    fatal_error_for,
+    is_permission_refusal,
+)
+
+PERMISSION = {"errors": [{"status": 403, "title": "Forbidden",
+                          "detail": "You do not have permission to view deals."}]}
+
+
+def _response(status: int, body: object) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body).encode() if body is not None else b""
+    return response
+
+
+@pytest.mark.parametrize("key_accepted", [False, True])
+def test_a_permission_403_is_never_retried(key_accepted: bool) -> None:
+    """spec §11: "You do not have permission to view deals." never heals by retrying."""
+    assert classify(403, key_accepted, PERMISSION) == "fatal"
+    assert classify(403, key_accepted, {"message": "Could not create SubscriberSeries"}) == "fatal"
+
+
+@pytest.mark.parametrize("body", [{"message": "Forbidden"}, {}, None, ""])
+def test_a_bare_403_is_a_bad_key_first_and_retried_once_the_key_worked(body: object) -> None:
+    """spec §1/§11: a bare 403 means a bad key, or an intermittent 403 after the key worked."""
+    assert not is_permission_refusal(body)
+    assert classify(403, False, body) == "fatal"
+    assert classify(403, True, body) == "retry"
+
+
+def test_a_permission_403_becomes_a_permission_error_with_activecampaigns_reason() -> None:
+    error = fatal_error_for("GET", "/api/3/deals", _response(403, PERMISSION))
+    assert isinstance(error, PermissionDeniedError)
+    assert "You do not have permission to view deals." in error.reason
+    assert "GET /api/3/deals" in str(error) and "permission" in str(error)
+
+
+def test_a_bare_403_becomes_the_bad_key_error_saying_where_the_key_is() -> None:
+    error = fatal_error_for("GET", "/api/3/users/me", _response(403, {"message": "Forbidden"}))
+    assert isinstance(error, AuthenticationError)
+    assert not isinstance(error, PermissionDeniedError)
+    assert "Settings -> Developer -> API Access" in str(error)

@@ -1,0 +1,68 @@
+"""Account behaviours the tap's reads depend on (spec §2, §5, §11)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import requests
+
+from activecampaign_sandbox import Sandbox
+from activecampaign_sandbox.__main__ import behaviour_from, parse_args
+from activecampaign_sandbox.behaviour import AccountBehaviour
+
+KEY = "test-key"
+
+
+class Client:
+    """GETs against one sandbox with the key and /api/3 prefix filled in."""
+
+    def __init__(self, sb: Sandbox) -> None:
+        self.sb = sb
+        self.http = requests.Session()
+        self.http.headers["Api-Token"] = sb.api_key
+
+    def get(self, path: str, **params: object) -> requests.Response:
+        return self.http.get(f"{self.sb.base_url}/api/3/{path}", params=params, timeout=10)
+
+
+@contextmanager
+def account(contacts: int = 50, **behaviour: object) -> Iterator[Client]:
+    with Sandbox(seed="demo", contacts=contacts, rate_limit=None, api_key=KEY,
+                 behaviour=AccountBehaviour(**behaviour)) as sandbox:  # type: ignore[arg-type]
+        client = Client(sandbox)
+        yield client
+        client.http.close()
+
+
+PERMISSION_403 = {"errors": [{"status": 403, "title": "Forbidden",
+                              "detail": "You do not have permission to view deals."}]}
+
+
+def test_a_denied_object_type_answers_the_permission_403_on_all_its_routes() -> None:
+    """spec §11: a user whose role lacks an object type gets 403 with "You do not have
+    permission to view <objects>." on its routes, not the bare bad-key body."""
+    with account(denied_objects=frozenset({"deals"})) as ac:
+        deal_id = ac.sb.store.objects("deals")[0]["id"]
+        contact_id = ac.sb.store.objects("contacts")[0]["id"]
+        for path in ("deals", f"deals/{deal_id}", "dealCustomFieldData", "dealCustomFieldMeta",
+                     "dealGroups", "dealStages", f"contacts/{contact_id}/deals"):
+            answer = ac.get(path)
+            assert (answer.status_code, answer.json()) == (403, PERMISSION_403), path
+        for path in ("contacts", "accounts", "users/me", f"contacts/{contact_id}"):
+            assert ac.get(path).status_code == 200, path
+
+
+def test_a_bad_key_still_gets_the_bare_forbidden_when_objects_are_denied() -> None:
+    """spec §1/§11: a bad key is refused before any permission check, with the bare body."""
+    with account(denied_objects=frozenset({"deals"})) as ac:
+        ac.http.headers["Api-Token"] = "wrong"
+        answer = ac.get("deals")
+        assert (answer.status_code, answer.json()) == (403, {"message": "Forbidden"})
+
+
+def test_the_deny_flag_sets_the_denied_objects() -> None:
+    """spec §11: ``--deny deals --deny lists`` makes an account whose user lacks both."""
+    behaviour = behaviour_from(parse_args(["--deny", "deals", "--deny", "lists"]))
+    assert behaviour.denied_objects == frozenset({"deals", "lists"})
+    assert behaviour_from(parse_args([])).denied_objects == frozenset()
