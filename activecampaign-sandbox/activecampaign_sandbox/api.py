@@ -14,6 +14,7 @@ from typing import Any
 from activecampaign_sandbox.behaviour import AccountBehaviour
 from activecampaign_sandbox.clock import iso, naive_local, parse_filter_time, parse_iso
 from activecampaign_sandbox.envelopes import (
+    DEFAULT_LIMIT,
     Answer,
     duplicate_email,
     not_found,
@@ -43,6 +44,7 @@ FIELD_TYPES = {"text", "textarea", "date", "datetime", "dropdown", "listbox", "r
 CONTACT_SUBLISTS = ("fieldValues", "contactLists", "contactTags", "contactAutomations",
                     "accountContacts", "deals")
 LIST_INCLUDES = ("fieldValues", "contactLists", "contactTags", "accountContacts")
+SUBLIST_MAX_LIMIT = 1000
 
 
 @dataclass
@@ -224,6 +226,13 @@ class Api:
     def page(self, req: Request, kind: str, ids: list[int], *, has_meta: bool = True,
              total_is_int: bool = False) -> tuple[list[Obj], Obj]:
         limit, offset = paging(req.params)
+        if kind.endswith(("CustomFieldMeta", "CustomFieldData")):
+            # these document no offset (spec §11): AccountBehaviour.custom_field_paging
+            mode = self.behaviour.custom_field_paging
+            if mode == "all":
+                limit, offset = len(ids), 0
+            elif mode == "first":
+                offset = 0
         rows = self.store[kind].rows
         items = [self.out(req, kind, rows[i]) for i in ids[offset:offset + limit]]
         meta: Obj = {"total": len(ids) if total_is_int else str(len(ids))}
@@ -514,8 +523,13 @@ class Api:
             if obj is None:
                 return not_found("Subscriber", oid)
             table = self.store[sub]
-            return 200, {sub: [self.out(req, sub, table.rows[o])
-                               for o in table.where("contact", int(obj["id"]))]}
+            # Sub-lists page too (spec §11; AC's own link asks limit=1000): default 20,
+            # at most 1000 [U]; no meta.
+            _, offset = paging(req.params)
+            limit = min(to_int(one(req.params, "limit")) or DEFAULT_LIMIT, SUBLIST_MAX_LIMIT)
+            limit = limit if limit > 0 else DEFAULT_LIMIT
+            ids = table.where("contact", int(obj["id"]))[offset:offset + limit]
+            return 200, {sub: [self.out(req, sub, table.rows[o]) for o in ids]}
         return handler
 
     # ---- contact custom fields -----------------------------------------------------------

@@ -66,3 +66,58 @@ def test_the_deny_flag_sets_the_denied_objects() -> None:
     behaviour = behaviour_from(parse_args(["--deny", "deals", "--deny", "lists"]))
     assert behaviour.denied_objects == frozenset({"deals", "lists"})
     assert behaviour_from(parse_args([])).denied_objects == frozenset()
+
+
+def _ids(answer: object, key: str) -> list[str]:
+    assert isinstance(answer, dict)
+    return [item["id"] for item in answer[key]]
+
+
+def test_custom_field_lists_ignore_limit_and_offset_by_default() -> None:
+    """spec §11: custom-field meta/data document no offset; by default every row comes back
+    on every call whatever limit/offset say (a loop on "a full page means more" never ends)."""
+    with account(contacts=300) as ac:
+        everything = sorted(str(o["id"]) for o in ac.sb.store.objects("accountCustomFieldData"))
+        assert len(everything) > 100
+        first = ac.get("accountCustomFieldData", limit=100, offset=0).json()
+        second = ac.get("accountCustomFieldData", limit=100, offset=100).json()
+        assert sorted(_ids(first, "accountCustomFieldData")) == everything
+        assert _ids(second, "accountCustomFieldData") == _ids(first, "accountCustomFieldData")
+        assert "meta" not in first
+
+
+def test_custom_field_lists_can_honour_only_limit_or_both() -> None:
+    """spec §11: accounts differ; "first" honours limit but not offset, "offset" both."""
+    with account(contacts=300, custom_field_paging="first") as ac:
+        first = _ids(ac.get("accountCustomFieldData", limit=10, offset=0).json(),
+                     "accountCustomFieldData")
+        again = _ids(ac.get("accountCustomFieldData", limit=10, offset=10).json(),
+                     "accountCustomFieldData")
+        assert len(first) == 10 and again == first
+    with account(contacts=300, custom_field_paging="offset") as ac:
+        first = _ids(ac.get("dealCustomFieldData", limit=10, offset=0).json(),
+                     "dealCustomFieldData")
+        later = _ids(ac.get("dealCustomFieldData", limit=10, offset=10).json(),
+                     "dealCustomFieldData")
+        assert len(first) == 10 and not set(first) & set(later)
+    flags = parse_args(["--custom-field-paging", "first"])
+    assert behaviour_from(flags).custom_field_paging == "first"
+
+
+def test_contact_sub_lists_page_with_limit_and_offset() -> None:
+    """spec §11 [S]: sub-lists page (AC's own link: contactAutomations?limit=1000); default
+    20 a page here, no meta."""
+    with account(contacts=20) as ac:
+        store = ac.sb.store
+        contact = int(store.objects("contacts")[0]["id"])
+        for tag in range(25):
+            store.add_tag(contact, int(store.new_tag(f"bulk tag {tag}")["id"]))
+        mine = store["contactTags"].where("contact", contact)
+        default = ac.get(f"contacts/{contact}/contactTags").json()
+        assert len(default["contactTags"]) == 20 and "meta" not in default
+        pages = [_ids(ac.get(f"contacts/{contact}/contactTags", limit=10, offset=o).json(),
+                      "contactTags") for o in (0, 10, 20)]
+        assert [len(p) for p in pages] == [10, 10, len(mine) - 20]
+        assert sorted(int(i) for page in pages for i in page) == mine
+        whole = ac.get(f"contacts/{contact}/contactTags", limit=1000).json()["contactTags"]
+        assert len(whole) == len(mine)

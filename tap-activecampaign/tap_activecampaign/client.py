@@ -38,7 +38,12 @@ from activecampaign_client.errors import (
     retry_after_seconds,
 )
 from activecampaign_client.errors import RetriableAPIError as ACRetriableAPIError
-from tap_activecampaign.pagination import PAGE_SIZE, ShortPageOffsetPaginator
+from activecampaign_client.paging import PageGuard, total_of
+from tap_activecampaign.pagination import (
+    PAGE_SIZE,
+    ContactKeysetPaginator,
+    ShortPageOffsetPaginator,
+)
 from tap_activecampaign.records import RecordShaper, to_utc_iso, zone
 
 if t.TYPE_CHECKING:
@@ -108,6 +113,7 @@ class ActiveCampaignStream(RESTStream):
     #: the field holding a contact id, for streams limited to import-source members
     member_key: str | None = None
     page_size = PAGE_SIZE
+    _paginator: ShortPageOffsetPaginator | ContactKeysetPaginator
     backoff_base = 0.5
     backoff_cap = 30.0
     max_attempts = 7
@@ -148,7 +154,12 @@ class ActiveCampaignStream(RESTStream):
     # -- requests and paging -----------------------------------------------------------------
 
     def get_new_paginator(self) -> ShortPageOffsetPaginator:
-        return ShortPageOffsetPaginator(self.page_items, self.page_size)
+        self._paginator = ShortPageOffsetPaginator(self.read_page, self.page_size,
+                                                   f"GET {self.path}")
+        return self._paginator
+
+    def read_page(self, response: requests.Response) -> tuple[list[dict], int | None]:
+        return self.page_items(response), total_of(response_json(response))
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         return {"limit": self.page_size, "offset": next_page_token or 0}
@@ -163,7 +174,7 @@ class ActiveCampaignStream(RESTStream):
         return items if isinstance(items, list) else []
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        yield from self.page_items(response)
+        yield from self._paginator.keep(response)  # a repeated page's items are dropped
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         if self.member_key and not self._tap.is_member(row.get(self.member_key), self):
@@ -329,33 +340,32 @@ class ActiveCampaignStream(RESTStream):
     def fetch_pages(
         self, object_name: str, params: dict[str, t.Any] | None = None
     ) -> Iterator[list[dict]]:
-        """Every page (offset, 100 a page, stop on a short page) of a collection."""
+        """Every page (offset, 100 a page) of a collection, under the PageGuard stop rule."""
         obj = OBJECTS[object_name]
+        guard = PageGuard(f"GET /{obj.path}", PAGE_SIZE)
         offset = 0
-        while True:
+        while guard.more:
             body = self.fetch_json(obj.path, {**(params or {}), "limit": PAGE_SIZE,
                                               "offset": offset})
             items = body.get(obj.list_key) if isinstance(body, dict) else None
             items = items if isinstance(items, list) else []
-            yield items
-            if len(items) < PAGE_SIZE:
-                return
+            yield guard.page(items, total_of(body), offset)
             offset += PAGE_SIZE
 
     def contact_ids(self, params: dict[str, t.Any]) -> Iterator[str]:
         """Ids of the contacts matching ``params``, read by key (``id_greater``)."""
         last: int | None = None
-        while True:
+        guard = PageGuard("GET /contacts (import source members)", PAGE_SIZE)
+        while guard.more:
             query = {**params, "limit": PAGE_SIZE, "orders[id]": "ASC"}
             if last is not None:
                 query["id_greater"] = last
             body = self.fetch_json("contacts", query)
-            items = body.get("contacts") or []
+            items = guard.page(body.get("contacts") or [], total_of(body))  # keyset: offset 0
             for item in items:
                 yield str(item["id"])
-            if len(items) < PAGE_SIZE:
-                return
-            last = max(int(item["id"]) for item in items)
+            if items:
+                last = max(int(item["id"]) for item in items)
 
 
 class IncrementalStream(ActiveCampaignStream):

@@ -176,7 +176,9 @@ class ContactsStream(IncrementalStream):
     replication_key = "udate"
 
     def get_new_paginator(self) -> ContactKeysetPaginator:  # type: ignore[override]
-        return ContactKeysetPaginator(self.page_items, self.page_size)
+        paginator = ContactKeysetPaginator(self.read_page, self.page_size)
+        self._paginator = paginator
+        return paginator
 
     @property
     def partitions(self) -> list[dict] | None:

@@ -108,7 +108,7 @@ def test_an_interrupted_run_keeps_the_bookmark_and_the_rerun_writes_the_values(
     sandbox.store.touch_contacts(changed)
 
     def fail_midway(message, result) -> None:
-        if message["type"] == "RECORD" and len(result.records.get("contacts", [])) == 120:
+        if message["type"] == "RECORD" and len(result.records.get("contacts", [])) == 50:
             sandbox.set_faults(forbidden_rate=1.0)
 
     interrupted = run(config, state=baseline.state, streams=["contacts", VALUES],
