@@ -1302,6 +1302,8 @@ class Api:
         automation = self.store["automations"].get(aid) if aid is not None else None
         if automation is None or cid is None or self.store["contacts"].get(cid) is None:
             return 403, {"message": "Could not create SubscriberSeries"}
+        if str(automation.get("status")) != "1":  # not active: refused for good (spec §11)
+            return 403, {"message": "Could not create SubscriberSeries"}
         ts = self.store.clock()
         obj = self.store["contactAutomations"].insert(new_contact_automation(cid, aid or 0, ts))
         automation["entered"] = str(int(automation["entered"]) + 1)

@@ -293,13 +293,18 @@ def _segments(store: Store, ts: float, fields: list[int], tags: list[Obj]) -> No
         store.segment_rules[int(seg["id"])] = rule
 
 
+# Automations not active (status "2"): enrolling a contact answers 403 (spec §11).
+INACTIVE_AUTOMATIONS = (2, 3)
+
+
 def _automations(store: Store, ts: float) -> list[Obj]:
     out = []
     for i, name in enumerate(["Welcome series", "Trial nurture", "Webinar follow-up",
                               "Re-engagement", "Customer onboarding"]):
         out.append(store["automations"].insert({
             "name": name, "cdate": iso(ts + i * 600), "mdate": iso(ts + i * 900),
-            "userid": "1", "status": "1" if i != 3 else "2", "entered": "0", "exited": "0",
+            "userid": "1", "status": "2" if i in INACTIVE_AUTOMATIONS else "1",
+            "entered": "0", "exited": "0",
             "hidden": "0"}))
     return out
 

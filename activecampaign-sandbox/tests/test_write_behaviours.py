@@ -67,3 +67,22 @@ def test_the_no_sideloads_flag_makes_that_account():
     """spec §11: the CLI option --no-sideloads selects the account that ignores include=."""
     assert behaviour_from(parse_args(["--no-sideloads"])).sideloads is False
     assert behaviour_from(parse_args([])).sideloads is True
+
+
+def test_enrolling_into_an_inactive_automation_answers_the_permanent_403(ac):
+    """spec §5.6, §11: POST /contactAutomations into an automation that is not active answers
+    403 {"message":"Could not create SubscriberSeries"} (a refusal, not a bad key); the seed
+    has inactive automations (status "2") next to active ones."""
+    automations = ac.get("automations", limit=100).json()["automations"]
+    inactive = [a for a in automations if a["status"] == "2"]
+    active = [a for a in automations if a["status"] == "1"]
+    assert len(inactive) == 2 and active
+    cid = ac.post("contact/sync", {"contact": {"email": "enrol@x.io"}}).json()["contact"]["id"]
+    refused = ac.post("contactAutomations", {"contactAutomation": {
+        "contact": cid, "automation": inactive[0]["id"]}})
+    assert (refused.status_code, refused.json()) == (
+        403, {"message": "Could not create SubscriberSeries"})
+    assert ac.get(f"contacts/{cid}/contactAutomations").json()["contactAutomations"] == []
+    ok = ac.post("contactAutomations", {"contactAutomation": {
+        "contact": cid, "automation": active[0]["id"]}})
+    assert ok.status_code == 201

@@ -498,6 +498,7 @@ class ContactPlan:
     update_job_title: bool = False
     automations: list[str] = field(default_factory=list)  # automation ids
     warnings: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)  # follow-up writes AC refused for good
 
     @property
     def needs_contact_write(self) -> bool:

@@ -22,13 +22,34 @@ from activecampaign_client import (
     normalize_email,
     shared_pacer,
 )
-from activecampaign_client.errors import api_error_text, error_codes
+from activecampaign_client.errors import PermissionDeniedError, api_error_text, error_codes
 from target_activecampaign import payloads as p
 from target_activecampaign.activity import MESSAGES, ActivityLog, RejectsFile, now_iso
 from target_activecampaign.related import RelatedReader, missing_sideloads
 
 PAGE = 100
 MAX_CONSECUTIVE_TRANSIENT_FAILURES = 3
+
+
+def refusable(plan: p.ContactPlan, what: str, write: Callable[..., Any], *args: Any) -> bool:
+    """Run one follow-up write of a contact already written. A 4xx that retrying cannot fix
+    (a permission 403, a 422, a 404) is a warning for this record, not a failure of the run;
+    a rejected key still stops it. False when refused."""
+    try:
+        write(*args)
+        return True
+    except AuthenticationError:
+        raise
+    except FatalAPIError as exc:
+        reason = exc.reason if isinstance(exc, PermissionDeniedError) else \
+            api_error_text(exc.body)
+        note = " (ActiveCampaign allows one account per contact)" if \
+            what.startswith("Not linked") and exc.status == 422 else ""
+        text = f"{what}: ActiveCampaign refused it (HTTP {exc.status}: {reason}){note}; " \
+            "not retried."
+        plan.warnings.append(text)
+        plan.refusals.append(text)
+        return False
 
 
 class PushAborted(RuntimeError):
@@ -300,6 +321,10 @@ class PushRun:
         for warning in plan.warnings:
             self.activity.warn("contact", plan.email or str(plan.record.get("email")), warning,
                                event)
+        if plan.refusals and outcome in ("created", "updated"):
+            # written, but part of it AC refused for good: replayable once the cause is fixed
+            self.rejects.write("contacts", plan.record, " ".join(plan.refusals), "refused",
+                               x_sync)
         changes = plan.change_dict() if outcome in ("created", "updated") else None
         self.activity.record(outcome, "contact", plan.email or str(plan.record.get("email")),
                              message, changes=changes, event=event)
@@ -443,35 +468,43 @@ class PushRun:
             link: dict[str, Any] = {"account": plan.account.id, "contact": contact_id}
             if plan.job_title:
                 link["jobTitle"] = plan.job_title
-            account_id = plan.account.id
-            try:
-                self.create("accountContacts", {"accountContact": link},
-                            lambda: self._find_link(contact_id, account_id))
-            except FatalAPIError as exc:
-                if exc.status != 422:
-                    raise
-                plan.warnings.append(
-                    f"Not linked to account {plan.account.name!r}: ActiveCampaign allows one "
-                    f"account per contact ({api_error_text(exc.body)}).")
+            account_id, name = plan.account.id, plan.account.name
+            if not refusable(plan, f"Not linked to account {name!r}", lambda: self.create(
+                    "accountContacts", {"accountContact": link},
+                    lambda: self._find_link(contact_id, account_id))):
+                plan.account = None
         elif plan.update_job_title and plan.current is not None and \
                 plan.current.account_contact_id:
-            self.session.put(f"accountContacts/{plan.current.account_contact_id}",
-                             {"accountContact": {"jobTitle": plan.job_title}})
-        for name in plan.tags_to_add:
-            self.session.post("contactTags", {"contactTag": {"contact": contact_id,
-                                                             "tag": self.ensure_tag(name)}})
-        for list_id in plan.lists_to_add:
-            self.session.post("contactLists", {"contactList": {"list": list_id,
-                                                               "contact": contact_id,
-                                                               "status": 1}})
+            link_id = plan.current.account_contact_id
+            if not refusable(plan, "Job title not written", lambda: self.session.put(
+                    f"accountContacts/{link_id}", {"accountContact": {
+                        "jobTitle": plan.job_title}})):
+                plan.update_job_title = False
+        for tag in list(plan.tags_to_add):
+            if not refusable(plan, f"Tag {tag!r} not added", self._tag, contact_id, tag):
+                plan.tags_to_add.remove(tag)
+        for list_id in list(plan.lists_to_add):
+            if not refusable(plan, f"Not subscribed to list {self.lists.names.get(list_id)!r}",
+                             self.session.post, "contactLists", {"contactList": {
+                                 "list": list_id, "contact": contact_id, "status": 1}}):
+                plan.lists_to_add.remove(list_id)
         self.start_automations(plan, contact_id)
         return contact_id
 
+    def _tag(self, contact_id: str, name: str) -> None:
+        self.session.post("contactTags", {"contactTag": {"contact": contact_id,
+                                                         "tag": self.ensure_tag(name)}})
+
     def start_automations(self, plan: p.ContactPlan, contact_id: str) -> None:
-        for auto_id in plan.automations:
-            self.create("contactAutomations", {"contactAutomation": {
-                "contact": contact_id, "automation": auto_id}},
-                functools.partial(self._find_enrolment, contact_id, auto_id))
+        """Enrol in each automation; one AC refuses (e.g. not active: 403 "Could not create
+        SubscriberSeries") is a warning for this record, never retried."""
+        for auto_id in list(plan.automations):
+            if not refusable(plan, f"Not enrolled in automation "
+                             f"{self.automations.names.get(auto_id, auto_id)!r}",
+                             self.create, "contactAutomations", {"contactAutomation": {
+                                 "contact": contact_id, "automation": auto_id}},
+                             functools.partial(self._find_enrolment, contact_id, auto_id)):
+                plan.automations.remove(auto_id)
 
     def apply_to_index(self, plan: p.ContactPlan, contact_id: str | None) -> None:
         """Keep the run's index equal to what AC now holds, so a later batch diffs correctly."""
@@ -651,9 +684,11 @@ class PushRun:
         if plan.job_title and cur is not None and cur.account_contact_id and \
                 (plan.update_job_title or (plan.account is not None
                                            and cur.job_title != plan.job_title)):
-            self.session.put(f"accountContacts/{cur.account_contact_id}",
-                             {"accountContact": {"jobTitle": plan.job_title}})
-            cur.job_title = plan.job_title
+            link_id = cur.account_contact_id
+            if refusable(plan, "Job title not written", lambda: self.session.put(
+                    f"accountContacts/{link_id}", {"accountContact": {
+                        "jobTitle": plan.job_title}})):
+                cur.job_title = plan.job_title
         self.start_automations(plan, contact_id)
         if cur is not None and cur.automation_ids is not None:
             cur.automation_ids.update(plan.automations)

@@ -43,7 +43,8 @@ def replay_messages(lines: Iterable[str], outcomes: set[str] | None = None,
 def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rejects", help="rejects file (JSON lines)")
-    parser.add_argument("--outcome", action="append", choices=["rejected", "failed", "skipped"],
+    parser.add_argument("--outcome", action="append",
+                        choices=["rejected", "failed", "skipped", "refused"],
                         help="replay only these outcomes (repeatable; default all)")
     args = parser.parse_args(argv)
     out = out or sys.stdout
