@@ -38,18 +38,9 @@ def naive_local(ts: float) -> str:
 
 @lru_cache(maxsize=4096)
 def _naive_local(ts: int) -> str:
-    """``2024-03-01 10:11:12`` in account time (``created_timestamp`` and friends)."""
+    """``2024-03-01 10:11:12`` in account time (``created_timestamp``, and also
+    ``created_utc_timestamp``: despite the name, account wall time, spec §11)."""
     return datetime.fromtimestamp(int(ts), ACCOUNT_TZ).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def naive_utc(ts: float) -> str:
-    return _naive_utc(int(ts))
-
-
-@lru_cache(maxsize=4096)
-def _naive_utc(ts: int) -> str:
-    """``2024-03-01 16:11:12`` in UTC (``created_utc_timestamp``)."""
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def parse_filter_time(value: str) -> float | None:

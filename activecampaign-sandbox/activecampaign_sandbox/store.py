@@ -19,7 +19,6 @@ from activecampaign_sandbox.clock import (
     ZERO_DATETIME,
     iso,
     naive_local,
-    naive_utc,
     now_ts,
     parse_filter_time,
     parse_iso,
@@ -185,8 +184,9 @@ class Store:
             "email_local": local, "email_domain": domain, "sentcnt": "0",
             "rating_tstamp": ZERO_DATE, "gravatar": "1", "deleted": "0", "anonymized": "0",
             "adate": ZERO_DATETIME, "udate": iso(uts), "edate": ZERO_DATETIME,
-            "deleted_at": ZERO_DATETIME, "created_utc_timestamp": naive_utc(cts),
-            "updated_utc_timestamp": naive_utc(uts), "created_timestamp": naive_local(cts),
+            # *_utc_timestamp carry the account's wall time, not UTC (spec §11)
+            "deleted_at": ZERO_DATETIME, "created_utc_timestamp": naive_local(cts),
+            "updated_utc_timestamp": naive_local(uts), "created_timestamp": naive_local(cts),
             "updated_timestamp": naive_local(uts), "created_by": "0", "updated_by": "0",
             "mpp_tracking": "0", "email_empty": not email, "scoreValues": [],
             "organization": None,
@@ -204,14 +204,14 @@ class Store:
         """Bump ``udate`` (and the updated timestamps) of contacts, as any write does."""
         ts = self.clock() if ts is None else ts
         contacts = self.tables["contacts"]
-        u_iso, u_local, u_utc = iso(ts), naive_local(ts), naive_utc(ts)
+        u_iso, u_local = iso(ts), naive_local(ts)
         for raw in ids:
             obj = contacts.get(raw)
             if obj is None:
                 continue
             obj["udate"] = u_iso
             obj["updated_timestamp"] = u_local
-            obj["updated_utc_timestamp"] = u_utc
+            obj["updated_utc_timestamp"] = u_local  # account wall time (spec §11)
             self.contact_times[int(obj["id"])][1] = ts
         self.dirty()
 

@@ -121,3 +121,24 @@ def test_contact_sub_lists_page_with_limit_and_offset() -> None:
         assert sorted(int(i) for page in pages for i in page) == mine
         whole = ac.get(f"contacts/{contact}/contactTags", limit=1000).json()["contactTags"]
         assert len(whole) == len(mine)
+
+
+def test_utc_timestamps_carry_the_account_wall_time_of_cdate_and_udate() -> None:
+    """spec §11: cdate "2018-09-28T13:50:41-05:00" pairs with created_utc_timestamp
+    "2018-09-28 13:50:41": the naive fields hold the account's local wall time, not UTC."""
+    with account(contacts=30) as ac:
+        contacts = ac.get("contacts", limit=100).json()["contacts"]
+        contacts.append(ac.get(f"contacts/{contacts[0]['id']}").json()["contact"])
+        for contact in contacts:
+            assert contact["created_utc_timestamp"] == contact["cdate"][:19].replace("T", " ")
+            assert contact["updated_utc_timestamp"] == contact["udate"][:19].replace("T", " ")
+
+
+def test_account_counts_are_zero_unless_count_deals_is_asked() -> None:
+    """spec §5.3/§11: contactCount/dealCount are "0" strings without count_deals=true."""
+    with account(contacts=100) as ac:
+        plain = ac.get("accounts", limit=100).json()["accounts"]
+        counted = ac.get("accounts", limit=100, count_deals="true").json()["accounts"]
+        assert {(a["contactCount"], a["dealCount"]) for a in plain} == {("0", "0")}
+        assert any(a["contactCount"] != "0" for a in counted)
+        assert any(a["dealCount"] != "0" for a in counted)

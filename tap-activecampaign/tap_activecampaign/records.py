@@ -6,8 +6,9 @@ Rules (documented in the README):
 - ids and foreign keys stay strings; counters become integers; flags booleans;
 - timestamps become ISO-8601 date-times in UTC (``2024-03-01T16:11:12+00:00``), so bookmarks
   compare correctly as strings; zero dates (``0000-00-00``) and blanks become null;
-- naive timestamps are read in UTC when the field name says so (``*_utc_timestamp``) and in the
-  configured ``naive_timezone`` otherwise (ActiveCampaign writes them in account time);
+- naive timestamps are read in the configured ``naive_timezone`` (ActiveCampaign writes them in
+  account time); ``created_utc_timestamp``/``updated_utc_timestamp`` too, despite their names
+  (spec §11), with the offset of their paired ``cdate``/``udate`` when it has one;
 - custom field values are strings; a multi-value ``||a||b||`` becomes a list of strings.
 """
 
@@ -23,6 +24,8 @@ UTC = dt.UTC
 _ZERO_DATE = re.compile(r"^0{4}-0{2}-0{2}")
 _TRUE = {"1", "true", "yes", "y", "t", "on"}
 _FALSE = {"0", "false", "no", "n", "f", "off", ""}
+#: naive fields in the account's wall time -> the offset timestamp of the same instant (§11)
+WALL_TIME_PAIRS = {"created_utc_timestamp": "cdate", "updated_utc_timestamp": "udate"}
 
 
 def to_utc_iso(value: dt.datetime) -> str:
@@ -56,6 +59,14 @@ def parse_timestamp(value: t.Any, naive_tz: dt.tzinfo = UTC) -> str | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=naive_tz)
     return to_utc_iso(parsed)
+
+
+def offset_of(value: t.Any) -> dt.tzinfo | None:
+    """The UTC offset written in an ActiveCampaign timestamp (None when it has none)."""
+    try:
+        return dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")).tzinfo
+    except ValueError:
+        return None
 
 
 def to_int(value: t.Any) -> int | None:
@@ -138,8 +149,7 @@ class RecordShaper:
     def _converter(self, name: str, prop: dict) -> t.Callable[[t.Any], t.Any]:
         kinds = _types(prop)
         if prop.get("format") == "date-time":
-            tz = UTC if "utc" in name.lower() else self.naive_tz
-            return lambda v: parse_timestamp(v, tz)
+            return lambda v: parse_timestamp(v, self.naive_tz)
         if "integer" in kinds:
             return to_int
         if "boolean" in kinds:
@@ -153,11 +163,15 @@ class RecordShaper:
         return to_str
 
     def __call__(self, raw: dict) -> dict:
-        return {
+        record = {
             name: convert(raw[name])
             for name, convert in self._converters.items()
             if name in raw
         }
+        for name, paired in WALL_TIME_PAIRS.items():
+            if name in record and (tz := offset_of(raw.get(paired))) is not None:
+                record[name] = parse_timestamp(raw[name], tz)
+        return record
 
 
 def field_titles(definitions: t.Iterable[dict], label_key: str) -> dict[str, str]:

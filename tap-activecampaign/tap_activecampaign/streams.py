@@ -127,6 +127,10 @@ class AccountsStream(CustomFieldsMixin):
     custom_data = "accountCustomFieldData"
     custom_owner_key = "accountId"
 
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        # contactCount/dealCount are "0" unless asked for (spec §5.3, §11)
+        return {**super().get_url_params(context, next_page_token), "count_deals": "true"}
+
 
 class AccountCustomFieldValuesStream(CachedTableStream):
     name = "account_custom_field_values"

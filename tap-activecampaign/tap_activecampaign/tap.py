@@ -100,7 +100,8 @@ class TapActiveCampaign(Tap):
             description=(
                 "IANA time zone used to read timestamps that ActiveCampaign writes without an "
                 "offset (created_timestamp, updated_timestamp, custom-field meta, deal edate). "
-                "Fields named *_utc_timestamp are always read as UTC."
+                "created_utc_timestamp/updated_utc_timestamp hold account time too, despite "
+                "their names: they take the offset of cdate/udate, or this zone."
             ),
         ),
         th.Property(

@@ -62,7 +62,7 @@ def test_contact_record_is_typed_by_its_schema_and_links_dropped() -> None:
     shape = RecordShaper(load_schema("contacts"), CHICAGO)
     record = shape({
         "id": 113, "email": "a@b.co", "orgid": 0, "deleted": "0", "bounced_hard": "2",
-        "cdate": "2024-03-01T10:11:12-06:00", "created_utc_timestamp": "2024-03-01 16:11:12",
+        "cdate": "2024-03-01T10:11:12-06:00", "created_utc_timestamp": "2024-03-01 10:11:12",
         "created_timestamp": "2024-03-01 10:11:12", "edate": "0000-00-00 00:00:00",
         "links": {"x": "https://x"}, "unknown": "dropped",
     })
@@ -86,3 +86,20 @@ def test_custom_fields_keyed_by_unique_title_with_null_for_missing() -> None:
     assert titles == {"1": "Score", "2": "Size", "3": "Size (3)"}
     assert custom_fields_object(titles, {"1": "10", "3": "||a||b||"}) == {
         "Score": "10", "Size": None, "Size (3)": ["a", "b"]}
+
+
+def test_utc_timestamps_are_account_wall_time_read_with_the_offset_of_cdate_and_udate() -> None:
+    """spec §11: cdate 13:50:41-05:00 pairs with created_utc_timestamp "13:50:41"."""
+    shape = RecordShaper(load_schema("contacts"), zone("UTC"))  # the pair decides, not the zone
+    record = shape({"id": "1", "cdate": "2018-09-28T13:50:41-05:00",
+                    "created_utc_timestamp": "2018-09-28 13:50:41",
+                    "udate": "2024-01-15T08:00:00-06:00",
+                    "updated_utc_timestamp": "2024-01-15 08:00:00"})
+    assert record["created_utc_timestamp"] == record["cdate"] == "2018-09-28T18:50:41+00:00"
+    assert record["updated_utc_timestamp"] == record["udate"] == "2024-01-15T14:00:00+00:00"
+
+
+def test_utc_timestamps_without_a_paired_offset_are_read_in_the_naive_timezone() -> None:
+    record = RecordShaper(load_schema("contacts"), CHICAGO)(
+        {"id": "1", "created_utc_timestamp": "2024-03-01 10:11:12", "cdate": None})
+    assert record["created_utc_timestamp"] == "2024-03-01T16:11:12+00:00"
