@@ -45,6 +45,7 @@ CONTACT_SUBLISTS = ("fieldValues", "contactLists", "contactTags", "contactAutoma
                     "accountContacts", "deals")
 LIST_INCLUDES = ("fieldValues", "contactLists", "contactTags", "accountContacts")
 SUBLIST_MAX_LIMIT = 1000
+OFFSET_RE = re.compile(r"\s*(Z|[+-]\d{2}:?\d{2})$")
 
 
 @dataclass
@@ -328,8 +329,22 @@ class Api:
         return 200, {"user": self.out(req, "users", user)}
 
     # ---- contacts ------------------------------------------------------------------------
+    def dated(self, params: Params) -> Params:
+        """``filters[created_*|updated_*]`` as this account reads them (timezone and
+        granularity [U], spec §2/§9): AccountBehaviour.date_filters."""
+        mode = self.behaviour.date_filters
+        if mode == "exact":
+            return params
+        out = dict(params)
+        for key, values in params.items():
+            if key.startswith("filters[") and key.endswith(("_after]", "_before]")) and values:
+                value = values[-1].strip()
+                wall = OFFSET_RE.sub("", value) if len(value) > 10 else value  # offset ignored
+                out[key] = [wall[:10] if mode == "account-day" else wall]
+        return out
+
     def contacts_list(self, req: Request) -> Answer:
-        params = req.params
+        params = self.dated(req.params)
         store = self.store
         ids = store.query_contacts(params)
         lo, hi = 0, len(ids)
@@ -1013,7 +1028,7 @@ class Api:
 
     # ---- deals ---------------------------------------------------------------------------
     def deals_list(self, req: Request) -> Answer:
-        params = req.params
+        params = self.dated(req.params)
         filters = {}
         for param in ("stage", "group", "status", "owner", "contact", "account"):
             value = one(params, f"filters[{param}]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import requests
 
@@ -142,3 +143,47 @@ def test_account_counts_are_zero_unless_count_deals_is_asked() -> None:
         assert {(a["contactCount"], a["dealCount"]) for a in plain} == {("0", "0")}
         assert any(a["contactCount"] != "0" for a in counted)
         assert any(a["dealCount"] != "0" for a in counted)
+
+
+def _contact_at(ac: Client, when: datetime) -> str:
+    store = ac.sb.store
+    cid = int(store.objects("contacts")[0]["id"])
+    store.touch_contacts([cid], ts=when.timestamp())
+    return str(cid)
+
+
+def _updated_after(ac: Client, value: str) -> set[str]:
+    answer = ac.get("contacts", limit=100, **{"filters[updated_after]": value}).json()
+    return {c["id"] for c in answer["contacts"]}
+
+
+WHEN = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)  # 06:00 in America/Chicago (-06:00)
+
+
+def test_date_filters_honour_offsets_to_the_second_by_default() -> None:
+    """spec §2/§8: filters[updated_after] is inclusive on udate; here offsets are honoured."""
+    with account(contacts=20) as ac:
+        cid = _contact_at(ac, WHEN)
+        assert cid in _updated_after(ac, "2030-01-15T12:00:00Z")
+        assert cid not in _updated_after(ac, "2030-01-15T12:00:01Z")
+
+
+def test_an_account_can_read_filter_values_in_account_time_ignoring_the_offset() -> None:
+    """spec §2/§9 [U]: timezone unconfirmed; "account-time" reads 12:00Z as 12:00 Chicago
+    (18:00 UTC), so a contact changed at 12:00 UTC falls outside the filter."""
+    with account(contacts=20, date_filters="account-time") as ac:
+        cid = _contact_at(ac, WHEN)
+        assert cid not in _updated_after(ac, "2030-01-15T12:00:00Z")
+        assert cid in _updated_after(ac, "2030-01-15T06:00:00Z")
+        assert cid in _updated_after(ac, "2030-01-15 06:00:00")
+
+
+def test_an_account_can_read_only_the_date_of_a_filter_value() -> None:
+    """spec §2/§9 [U]: granularity unconfirmed; "account-day" keeps the date, from 00:00 in
+    account time, whatever time or offset follows."""
+    with account(contacts=20, date_filters="account-day") as ac:
+        cid = _contact_at(ac, WHEN)
+        assert cid in _updated_after(ac, "2030-01-15T23:59:59Z")
+        assert cid not in _updated_after(ac, "2030-01-16T00:00:00-06:00")
+    assert behaviour_from(parse_args(["--date-filters", "account-day"])).date_filters == \
+        "account-day"

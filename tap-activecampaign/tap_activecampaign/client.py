@@ -378,16 +378,23 @@ class IncrementalStream(ActiveCampaignStream):
     ``Date`` header (minus one second, the header's resolution), so a record updated during a
     long scan after its page was read is caught by the next run. The filter is inclusive, so
     records exactly at the bookmark are read again (a repeat, never a loss).
+
+    The server-side filter starts ``FILTER_MARGIN`` before the bookmark: its timezone and
+    granularity are unconfirmed (spec §2/§9), and a server reading our UTC value as account
+    time (up to 12 h later), or only its date, or only from the next day, must lose nothing.
+    What the margin brings back that is older than the bookmark is dropped here.
     """
 
     is_sorted = False
     updated_filter = "filters[updated_after]"
+    FILTER_MARGIN = dt.timedelta(days=2)
 
     def get_replication_key_signpost(self, context: Context | None = None) -> None:
         return None  # written after the first response, from the server's Date header
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         self._scan_context = context
+        self._since = self.starting_utc(context)
         self._scan_local_start = dt.datetime.now(dt.UTC)
         self._signpost_written = False
         yield from super().get_records(context)
@@ -408,14 +415,34 @@ class IncrementalStream(ActiveCampaignStream):
                 self.logger.warning("Unreadable Date header; using the local clock")
         return to_utc_iso(started - dt.timedelta(seconds=1))
 
-    def updated_after(self, context: Context | None) -> str | None:
-        """The bookmark (or start_date) as the API's filter value, in UTC."""
+    def starting_utc(self, context: Context | None) -> dt.datetime | None:
+        """The bookmark (or start_date) as an aware UTC datetime."""
         start = self.get_starting_timestamp(context)
         if start is None:
             return None
         if start.tzinfo is None:
             start = start.replace(tzinfo=dt.UTC)
-        return start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return start.astimezone(dt.UTC)
+
+    def updated_after(self, context: Context | None) -> str | None:
+        """The API's filter value: the bookmark minus FILTER_MARGIN, in UTC."""
+        start = self.starting_utc(context)
+        if start is None:
+            return None
+        return (start - self.FILTER_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Drops what the margin brought back from before the bookmark (kept: at or after)."""
+        record = super().post_process(row, context)
+        since = getattr(self, "_since", None)
+        value = (record or {}).get(self.replication_key or "")
+        if record is not None and since is not None and isinstance(value, str) and value:
+            try:
+                if dt.datetime.fromisoformat(value) < since:
+                    return None
+            except ValueError:
+                pass  # an unreadable value is kept: a repeat, never a loss
+        return record
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         params = super().get_url_params(context, next_page_token)
