@@ -25,6 +25,7 @@ from activecampaign_client.pacing import Pacer, shared_pacer
 from activecampaign_client.urls import check_api_key, normalize_api_url
 
 LOGGER = logging.getLogger("activecampaign_client")
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 @dataclass
@@ -108,6 +109,7 @@ class ActiveCampaignSession:
         *,
         params: dict[str, Any] | list[tuple[str, Any]] | None = None,
         json: Any = None,
+        data: bytes | None = None,
         max_retries: int | None = None,
     ) -> Any:
         """Send one request (retrying what can be retried) and return the parsed JSON body.
@@ -123,7 +125,9 @@ class ActiveCampaignSession:
             try:
                 with self.pacer.slot():
                     response = self._session.request(
-                        method, self.url(path), params=params, json=json, timeout=self.timeout
+                        method, self.url(path), params=params, json=json, timeout=self.timeout,
+                        # pre-serialized JSON, sent as is (a caller measured these bytes)
+                        data=data, headers=None if data is None else JSON_HEADERS,
                     )
             except requests.Timeout:
                 last_problem = f"timed out after {self.timeout:g} s"
@@ -179,8 +183,8 @@ class ActiveCampaignSession:
     def get(self, path: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None) -> Any:
         return self.request("GET", path, params=params)
 
-    def post(self, path: str, body: Any) -> Any:
-        return self.request("POST", path, json=body)
+    def post(self, path: str, body: Any = None, *, data: bytes | None = None) -> Any:
+        return self.request("POST", path, json=body, data=data)
 
     def put(self, path: str, body: Any) -> Any:
         return self.request("PUT", path, json=body)
