@@ -45,6 +45,7 @@ CONTACT_SUBLISTS = ("fieldValues", "contactLists", "contactTags", "contactAutoma
                     "accountContacts", "deals")
 LIST_INCLUDES = ("fieldValues", "contactLists", "contactTags", "accountContacts")
 SUBLIST_MAX_LIMIT = 1000
+SEGMENT_CACHE_S = 3600.0
 OFFSET_RE = re.compile(r"\s*(Z|[+-]\d{2}:?\d{2})$")
 
 
@@ -83,6 +84,8 @@ class Api:
     def __init__(self, store: Store, behaviour: AccountBehaviour | None = None) -> None:
         self.store = store
         self.behaviour = behaviour or AccountBehaviour()
+        # segment id -> [evaluation start (store clock), calls still answered "not ready"]
+        self.segment_runs: dict[int, list[float]] = {}
         self.routes: list[tuple[str, tuple[str, ...], str, Handler]] = []
         self.extra_handlers: dict[str, Handler] = {}
         self._register()
@@ -343,9 +346,37 @@ class Api:
                 out[key] = [wall[:10] if mode == "account-day" else wall]
         return out
 
+    def segment_pending(self, params: Params) -> Obj | None:
+        """The segment whose evaluation is still running for this call, else None (spec §11).
+
+        The first call for a segment, any with ``forceQuery=1`` and the first after the
+        cached result expired (1 h) start an evaluation; its first
+        ``segment_ready_after`` calls answer without members."""
+        sid = to_int(one(params, "segmentid"))
+        segment = self.store["segments"].get(sid) if sid else None
+        if segment is None or sid is None:
+            return None
+        now = self.store.clock()
+        run = self.segment_runs.get(sid)
+        if run is None or one(params, "forceQuery") == "1" or now - run[0] >= SEGMENT_CACHE_S:
+            run = self.segment_runs[sid] = [now, float(self.behaviour.segment_ready_after)]
+        if run[1] <= 0:
+            return None
+        run[1] -= 1
+        return segment
+
     def contacts_list(self, req: Request) -> Answer:
         params = self.dated(req.params)
         store = self.store
+        pending = self.segment_pending(params)
+        if pending is not None:  # evaluation started: segment information, no members
+            limit, offset = paging(params)
+            return 200, {"scoreValues": [], "contacts": [],
+                         "segment": self.out(req, "segments", pending),
+                         "meta": {"total": "0", "page_input": {
+                             "segmentid": int(pending["id"]), "limit": limit,
+                             "offset": offset, "forceQuery": to_int(one(params, "forceQuery"))
+                             or 0, "cacheid": ""}}}
         ids = store.query_contacts(params)
         lo, hi = 0, len(ids)
         greater = to_int(one(params, "id_greater"))

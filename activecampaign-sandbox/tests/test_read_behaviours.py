@@ -187,3 +187,35 @@ def test_an_account_can_read_only_the_date_of_a_filter_value() -> None:
         assert cid not in _updated_after(ac, "2030-01-16T00:00:00-06:00")
     assert behaviour_from(parse_args(["--date-filters", "account-day"])).date_filters == \
         "account-day"
+
+
+def _segment_ids(ac: Client, **params: object) -> list[str]:
+    return [c["id"] for c in ac.get("contacts", segmentid=2, limit=100, **params)
+            .json()["contacts"]]
+
+
+def test_a_segment_is_evaluated_asynchronously_and_cached_for_an_hour() -> None:
+    """spec §2/§11: the first GET /contacts?segmentid= starts the evaluation and answers with
+    segment information instead of the members; later calls return them (cached 1 h)."""
+    with account(contacts=100) as ac:
+        members = sorted(str(c) for c in ac.sb.store.contacts_in_segment(2))
+        assert members
+        first = ac.get("contacts", segmentid=2, limit=100).json()
+        assert first["contacts"] == [] and first["segment"]["id"] == "2"
+        assert sorted(_segment_ids(ac)) == members
+        assert sorted(_segment_ids(ac, offset=0)) == members  # cached: ready at once
+        clock = ac.sb.store.clock
+        ac.sb.store.clock = lambda: clock() + 3601  # the cached result expired
+        assert _segment_ids(ac) == []
+        assert sorted(_segment_ids(ac)) == members
+
+
+def test_force_query_restarts_a_segment_evaluation_and_readiness_is_configurable() -> None:
+    """spec §2/§11: forceQuery=1 starts a new evaluation; how many calls it takes differs."""
+    with account(contacts=100, segment_ready_after=3) as ac:
+        answers = [_segment_ids(ac) for _ in range(4)]
+        assert answers[:3] == [[], [], []] and answers[3]
+        assert _segment_ids(ac, forceQuery=1) == []
+    with account(contacts=100, segment_ready_after=0) as ac:
+        assert _segment_ids(ac)  # synchronous
+    assert behaviour_from(parse_args(["--segment-ready-after", "4"])).segment_ready_after == 4

@@ -17,10 +17,11 @@ import email.utils
 import json
 import logging
 import random
+import time
 import typing as t
 from functools import cache, cached_property
 from importlib import resources
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 from singer_sdk import RESTStream
@@ -92,6 +93,12 @@ def group_rows(items: Iterable[dict], owner_key: str) -> dict[str, list[dict]]:
         if owner is not None:
             grouped.setdefault(str(owner), []).append(item)
     return grouped
+
+
+def _has_members(response: requests.Response) -> bool:
+    body = response_json(response) if response.content else None
+    return isinstance(body, dict) and isinstance(body.get("contacts"), list) and bool(
+        body["contacts"])
 
 
 def _path_of(request: requests.PreparedRequest | None) -> str:
@@ -243,7 +250,55 @@ class ActiveCampaignStream(RESTStream):
             except (RetriableAPIError, requests.RequestException, ConnectionError) as exc:
                 raise self._exhausted_error(prepared_request, exc, attempts) from None
 
-        return clear_errors
+        def segment_ready(prepared_request: requests.PreparedRequest, context: t.Any) -> t.Any:
+            response = clear_errors(prepared_request, context)
+            return self._await_segment(prepared_request, context, response, clear_errors)
+
+        return segment_ready
+
+    # -- segments are evaluated asynchronously (spec §11) --------------------------------------
+
+    segment_tries = 7  # answers asked for a member-less segment: 6 more over about a minute
+    segment_wait = 2.0  # seconds before the 2nd; doubling, capped at segment_wait_cap
+    segment_wait_cap = 15.0
+
+    def _await_segment(self, prepared: requests.PreparedRequest, context: t.Any,
+                       response: requests.Response, send: Callable) -> requests.Response:
+        """A member-less answer to ``GET /contacts?segmentid=`` may come before ActiveCampaign
+        finished evaluating the segment: never read it as "no members" before asking again.
+
+        Unnarrowed, the same request is asked again after a wait, at most ``segment_tries``
+        answers in all. Narrowed (a filter or ``id_greater``: empty may be true), one probe
+        ``segmentid=X&limit=1`` shows whether the evaluation is ready (waiting likewise if
+        not), then the request is asked once more. Still no members: a warning, read as empty.
+        """
+        parts = urlsplit(prepared.url or "")
+        query = parse_qs(parts.query)
+        segment = (query.get("segmentid") or [""])[0]
+        if not segment or not parts.path.endswith("/contacts") or _has_members(response):
+            return response
+        narrowed = any(key.startswith("filters[") or key == "id_greater" for key in query)
+        check = prepared
+        if narrowed:
+            check = self.build_prepared_request(
+                method="GET", url=f"{self.url_base}/contacts", headers=self.http_headers,
+                params=urlencode({"segmentid": segment, "limit": 1}))
+        answer = send(check, context) if narrowed else response
+        tries, waited = 1, 0.0
+        while not _has_members(answer) and tries < self.segment_tries:
+            wait = min(self.segment_wait_cap, self.segment_wait * 2 ** (tries - 1))
+            time.sleep(wait)
+            waited += wait
+            answer = send(check, context)
+            tries += 1
+        if not _has_members(answer):
+            self.logger.warning(
+                "Segment %s: no members after %d answers over %.0f s. Either it is empty or "
+                "ActiveCampaign is still evaluating it (segments are evaluated "
+                "asynchronously); this run reads it as empty. If it should have members, "
+                "run again later.", segment, tries, waited)
+            return response
+        return send(prepared, context) if narrowed else answer
 
     def _exhausted_error(
         self, request: requests.PreparedRequest, exc: BaseException, attempts: int
@@ -326,8 +381,6 @@ class ActiveCampaignStream(RESTStream):
 
     def fetch_json(self, path: str, params: dict[str, t.Any] | None = None) -> t.Any:
         """One paced, retried GET of ``<api>/<path>``; returns the parsed body."""
-        from urllib.parse import urlencode
-
         prepared = self.build_prepared_request(
             method="GET",
             url=f"{self.url_base}/{path}",

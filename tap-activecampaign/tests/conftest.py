@@ -21,6 +21,8 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries wait milliseconds instead of seconds (the schedule itself is unit-tested)."""
     monkeypatch.setattr(ActiveCampaignStream, "backoff_base", 0.005)
     monkeypatch.setattr(ActiveCampaignStream, "backoff_cap", 0.02)
+    monkeypatch.setattr(ActiveCampaignStream, "segment_wait", 0.005)
+    monkeypatch.setattr(ActiveCampaignStream, "segment_wait_cap", 0.02)
 
 
 def tap_config(sb: t.Any, **extra: t.Any) -> dict:
