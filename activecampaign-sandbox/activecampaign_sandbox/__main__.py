@@ -31,6 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="turn off the bulk-import 20/100 requests per minute limits")
     parser.add_argument("--import-delay", type=float, default=0.2,
                         help="seconds before a queued bulk import is applied")
+    parser.add_argument("--import-queue-seconds", type=float, default=0.0, metavar="S",
+                        help="bulk imports wait in a queue, one batch every S seconds (a busy "
+                             "account; default 0 = no queue, spec §11)")
     parser.add_argument("--deny", action="append", default=[], metavar="OBJECT",
                         help="the API user may not read this object type (e.g. deals): its "
                              "routes answer the permission 403 (repeatable, spec §11)")
@@ -53,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def behaviour_from(args: argparse.Namespace) -> AccountBehaviour:
     """The AccountBehaviour the flags ask for (defaults: the documented behaviour)."""
     return AccountBehaviour(sideloads=not args.no_sideloads,
+                            import_queue_seconds=args.import_queue_seconds,
                             denied_objects=frozenset(args.deny),
                             custom_field_paging=args.custom_field_paging,
                             segment_ready_after=args.segment_ready_after,

@@ -32,6 +32,9 @@ class AccountBehaviour:
     # ---- writes ---------------------------------------------------------------------------
     # Whether GET /contacts honours include= (undocumented, §11); False = ignores it.
     sideloads: bool = True
+    # Bulk imports sit in a queue (§11: completion can take minutes on a busy account): > 0
+    # processes batches one at a time, each taking this many seconds.
+    import_queue_seconds: float = 0.0
 
 
 def refusal(behaviour: AccountBehaviour, method: str, template: str) -> dict | None:

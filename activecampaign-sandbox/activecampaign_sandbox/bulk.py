@@ -8,6 +8,7 @@ import uuid
 from datetime import date
 from typing import Any
 
+from activecampaign_sandbox.behaviour import AccountBehaviour
 from activecampaign_sandbox.envelopes import Answer, one, to_int
 from activecampaign_sandbox.limits import SlidingWindow
 from activecampaign_sandbox.store import Obj, Params, Store
@@ -26,8 +27,11 @@ class BulkImporter:
     """Queues import batches and applies them after ``delay`` seconds on a timer thread."""
 
     def __init__(self, store: Store, email_ok: Any, delay: float = 0.2,
-                 per_minute: tuple[int, int] | None = (20, 100)) -> None:
+                 per_minute: tuple[int, int] | None = (20, 100), *,
+                 behaviour: AccountBehaviour | None = None) -> None:
         self.store = store
+        self.behaviour = behaviour or AccountBehaviour()
+        self._queue_free_at = 0.0  # when the queue has finished every batch so far
         self.email_ok = email_ok
         self.delay = delay
         single, multi = per_minute if per_minute else (None, None)
@@ -57,14 +61,26 @@ class BulkImporter:
             return invalid(reasons)
         window = self.single if len(contacts) == 1 else self.multi
         if window.try_accept(time.monotonic()) is not None:
-            return 400, {"success": 0, "message": "Rate limit exceeded.", "failureReasons": []}
+            # spec §11: this 400's failureReasons are strings, the validation 400's objects
+            reason = ("Up to 20 single-contact imports may be requested per minute. Please "
+                      "wait before trying again." if len(contacts) == 1 else
+                      "Up to 100 imports may be requested per minute. Please wait before "
+                      "trying again.")
+            return 400, {"success": 0, "message": "Rate limit exceeded.",
+                         "failureReasons": [reason]}
         batch_id = str(uuid.uuid4())
         self.batches[batch_id] = {"status": "processing", "contacts": contacts,
                                   "forDate": date.today().isoformat(), "count": len(contacts),
                                   "success": [], "failure": []}
         self.requests += 1
         self.contacts += len(contacts)
-        timer = threading.Timer(self.delay, self._process, args=(batch_id,))
+        wait = self.delay
+        queue = self.behaviour.import_queue_seconds
+        if queue > 0:  # one batch at a time: this one waits for those queued before it
+            now = time.monotonic()
+            self._queue_free_at = max(now + self.delay, self._queue_free_at) + queue
+            wait = self._queue_free_at - now
+        timer = threading.Timer(wait, self._process, args=(batch_id,))
         timer.daemon = True
         self.timers = [t for t in self.timers if t.is_alive()] + [timer]
         timer.start()
@@ -148,7 +164,13 @@ class BulkImporter:
         for key, status in (("subscribe", 1), ("unsubscribe", 2)):
             for sub in item.get(key) or []:
                 lid = to_int(sub.get("listid")) if isinstance(sub, dict) else None
-                if lid is not None and store["lists"].get(lid) is not None:
-                    store.subscribe(cid, lid, status, ts, touch=False)
+                if lid is None or store["lists"].get(lid) is None:
+                    continue
+                if status == 1 and any(  # never re-subscribes who unsubscribed (spec §11)
+                        store["contactLists"].rows[o]["list"] == str(lid)
+                        and store["contactLists"].rows[o]["status"] == "2"
+                        for o in store["contactLists"].where("contact", cid)):
+                    continue
+                store.subscribe(cid, lid, status, ts, touch=False)
         store.touch_contacts([cid], ts)
         return str(cid)

@@ -128,7 +128,8 @@ class Sandbox:
         self.rate_limit = rate_limit
         self.store = seed_store(Store(), seed, contacts)
         self.api = Api(self.store, self.behaviour)
-        self.bulk = BulkImporter(self.store, is_valid_email, import_delay, bulk_limits)
+        self.bulk = BulkImporter(self.store, is_valid_email, import_delay, bulk_limits,
+                                 behaviour=self.behaviour)
         self.api.add("POST", "/import/bulk_import",
                      lambda req: self.bulk.submit(req.body, req.raw_body_size))
         self.api.add("GET", "/import/bulk_import", lambda req: self.bulk.overview())

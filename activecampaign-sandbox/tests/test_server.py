@@ -197,7 +197,9 @@ def test_bulk_import_single_contact_limit_per_minute(ac):
     assert all(r.status_code == 200 for r in codes[:20])
     assert codes[20].status_code == 400
     assert codes[20].json() == {"success": 0, "message": "Rate limit exceeded.",
-                                "failureReasons": []}
+                                "failureReasons": [
+                                    "Up to 20 single-contact imports may be requested per "
+                                    "minute. Please wait before trying again."]}
 
 
 def test_same_seed_same_data():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -86,3 +87,74 @@ def test_enrolling_into_an_inactive_automation_answers_the_permanent_403(ac):
     ok = ac.post("contactAutomations", {"contactAutomation": {
         "contact": cid, "automation": active[0]["id"]}})
     assert ok.status_code == 201
+
+
+def _import(api: Api, contacts: list[dict[str, Any]]) -> requests.Response:
+    return api.post("import/bulk_import", {"contacts": contacts})
+
+
+def _completed(api: Api, batch_id: str, timeout: float = 5.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = api.get("import/info", batchId=batch_id).json()
+        if info["status"] == "completed":
+            return info
+        time.sleep(0.02)
+    raise AssertionError("import never completed")
+
+
+def test_the_bulk_rate_limit_400_gives_its_reasons_as_strings():
+    """spec §3, §11: over 100 multi-contact imports a minute the importer answers 400 "Rate
+    limit exceeded." whose failureReasons is a list of strings; the validation 400's
+    failureReasons is a list of objects."""
+    with Sandbox(seed="empty", rate_limit=None, api_key="k", bulk_limits=(20, 2)) as sb:
+        api = Api(sb)
+        two = [{"email": "a@x.io"}, {"email": "b@x.io"}]
+        assert [_import(api, two).status_code for _ in range(2)] == [200, 200]
+        limited = _import(api, two)
+        assert limited.status_code == 400
+        assert limited.json() == {"success": 0, "message": "Rate limit exceeded.",
+                                  "failureReasons": ["Up to 100 imports may be requested per "
+                                                     "minute. Please wait before trying again."]}
+        invalid = _import(api, [{"email": "a@x.io"}, {"first_name": "no email"}])
+        assert invalid.status_code == 400
+        assert invalid.json()["failureReasons"] == [
+            {"contact": 1, "failureReason": "Each contact needs an email."}]
+
+
+def test_the_importer_never_resubscribes_a_contact_who_unsubscribed(ac):
+    """spec §11: the bulk importer never re-subscribes a contact who unsubscribed from a list;
+    it still subscribes contacts new to the list."""
+    lst = ac.get("lists", limit=1).json()["lists"][0]["id"]
+    gone = ac.post("contact/sync", {"contact": {"email": "gone@x.io"}}).json()["contact"]["id"]
+    ac.post("contactLists", {"contactList": {"list": lst, "contact": gone, "status": 2}})
+    queued = _import(ac, [{"email": "gone@x.io", "first_name": "Gone",
+                           "subscribe": [{"listid": int(lst)}]},
+                          {"email": "fresh@x.io", "subscribe": [{"listid": int(lst)}]}])
+    _completed(ac, queued.json()["batchId"])
+    lists = ac.get(f"contacts/{gone}/contactLists").json()["contactLists"]
+    assert [(x["list"], x["status"]) for x in lists] == [(lst, "2")]
+    assert ac.get(f"contacts/{gone}").json()["contact"]["firstName"] == "Gone"
+    fresh = ac.get("contacts", email="fresh@x.io").json()["contacts"][0]["id"]
+    lists = ac.get(f"contacts/{fresh}/contactLists").json()["contactLists"]
+    assert [(x["list"], x["status"]) for x in lists] == [(lst, "1")]
+
+
+def test_a_busy_import_queue_processes_batches_one_at_a_time():
+    """spec §11: imports are queued (GET /import/bulk_import lists outstanding batches) and
+    can take minutes on a busy account; import_queue_seconds=S completes one batch every S
+    seconds, later batches waiting behind earlier ones."""
+    assert behaviour_from(parse_args(["--import-queue-seconds", "2"])).import_queue_seconds == 2
+    with Sandbox(seed="empty", rate_limit=None, api_key="k", import_delay=0.01,
+                 behaviour=AccountBehaviour(import_queue_seconds=0.4)) as sb:
+        api = Api(sb)
+        started = time.monotonic()
+        ids = [_import(api, [{"email": f"q{i}@x.io"}, {"email": f"r{i}@x.io"}]).json()[
+            "batchId"] for i in range(3)]
+        overview = api.get("import/bulk_import").json()
+        assert overview["outstanding"][0]["batches"] == 3
+        done_at = []
+        for batch_id in ids:
+            _completed(api, batch_id)
+            done_at.append(time.monotonic() - started)
+        assert done_at[0] >= 0.35 and done_at[2] >= 1.15  # 0.4 s apart, in order

@@ -8,9 +8,8 @@ one-account-per-contact) is unit-tested without a server.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -23,9 +22,6 @@ DEFAULT_MODE = "fill"
 STANDARD_CONTACT_FIELDS = {"firstName": "first_name", "lastName": "last_name", "phone": "phone"}
 MULTI_VALUE_TYPES = {"listbox", "checkbox", "multiselect"}
 SINGLE_OPTION_TYPES = {"dropdown", "radio"}
-BULK_MAX_CONTACTS = 250
-BULK_MAX_BYTES = 400_000
-BULK_SAFE_BYTES = 390_000  # margin under the documented "< 400,000 bytes"
 
 # Record shapes accepted from any tap (the mapper's push output, see CONTRACTS.md).
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -695,27 +691,6 @@ def bulk_entry(plan: ContactPlan) -> dict[str, Any]:
     if plan.account is not None:
         entry["customer_acct_name"] = plan.account.name
     return entry
-
-
-def chunk_bulk(entries: list[dict[str, Any]], max_contacts: int = BULK_MAX_CONTACTS,
-               max_bytes: int = BULK_SAFE_BYTES) -> Iterator[list[dict[str, Any]]]:
-    """Requests of ≤ max_contacts and < max_bytes, balanced so that no request holds a single
-    contact when it can be avoided (single-contact imports have a 20/min limit)."""
-    if not entries:
-        return
-    n_chunks = -(-len(entries) // max_contacts)
-    target = -(-len(entries) // n_chunks)
-    chunk: list[dict[str, Any]] = []
-    size = len('{"contacts":[]}')
-    for entry in entries:
-        entry_size = len(json.dumps(entry, separators=(",", ":"))) + 1
-        if chunk and (len(chunk) >= target or size + entry_size > max_bytes):
-            yield chunk
-            chunk, size = [], len('{"contacts":[]}')
-        chunk.append(entry)
-        size += entry_size
-    if chunk:
-        yield chunk
 
 
 # --------------------------------------------------------------------------- account plans

@@ -23,12 +23,16 @@ from activecampaign_client import (
     shared_pacer,
 )
 from activecampaign_client.errors import PermissionDeniedError, api_error_text, error_codes
+from target_activecampaign import bulk
 from target_activecampaign import payloads as p
 from target_activecampaign.activity import MESSAGES, ActivityLog, RejectsFile, now_iso
 from target_activecampaign.related import RelatedReader, missing_sideloads
 
 PAGE = 100
 MAX_CONSECUTIVE_TRANSIENT_FAILURES = 3
+BULK_RATE_LIMIT_PATIENCE = 300.0  # seconds of "Rate limit exceeded." before giving up
+BULK_FIRST_RATE_LIMIT_WAIT = 5.0  # then doubling to 60 s: the limit is per minute
+BULK_POLL_MAX_INTERVAL = 30.0
 
 
 def refusable(plan: p.ContactPlan, what: str, write: Callable[..., Any], *args: Any) -> bool:
@@ -230,13 +234,13 @@ class PushRun:
                 self._contact_total = 10**9
         return self._contact_total
 
-    def current_contacts(self, emails: list[str], includes: set[str],
+    def current_contacts(self, emails: list[str], includes: set[str], *, fresh: bool = False,
                          ) -> dict[str, p.CurrentContact]:
         """Current AC state for ``emails``: one keyset scan per run when that costs fewer
         requests than one ``GET /contacts?email=`` per record, else per-record look-ups."""
         if not emails:
             return {}
-        if self.contact_index is not None and includes <= self._index_includes:
+        if not fresh and self.contact_index is not None and includes <= self._index_includes:
             return {e: self.contact_index[e] for e in emails if e in self.contact_index}
         strategy = self.read_strategy
         if strategy == "auto":
@@ -542,49 +546,57 @@ class PushRun:
         self.contact_index[plan.email] = cur
 
     # ------------------------------------------------------------------ bulk import
-    def post_bulk(self, chunk: list[dict[str, Any]], failed: dict[str, str]) -> str | None:
-        """POST one import request; returns its batchId. Contacts AC's validation refuses are
-        put in ``failed`` (email → reason) and the rest re-sent."""
-        attempt = 0
-        while chunk:
+    def post_bulk(self, chunk: bulk.Chunk, failed: dict[str, str]) -> str | None:
+        """POST one import request (its exact bytes); returns its batchId. The per-minute
+        limit's 400 is waited out and the same bytes resent; contacts AC's validation refuses
+        are put in ``failed`` (email → reason) and the rest re-sent; any other refusal fails
+        this request's contacts, not the run."""
+        entries, body = chunk.entries, chunk.body
+        waited, wait = 0.0, BULK_FIRST_RATE_LIMIT_WAIT
+        while entries:
             try:
                 with self.bulk_pacer.slot():
-                    body = self.session.post("import/bulk_import", {"contacts": chunk})
-            except FatalAPIError as exc:
-                text = api_error_text(exc.body)
-                if exc.status == 400 and "rate limit" in text.lower() and attempt < 8:
-                    attempt += 1
-                    wait = min(60.0, 2.0 * attempt)
-                    self.logger.warning("Bulk import rate limit reached; waiting %.0f s", wait)
-                    self.bulk_pacer.pause(wait)
-                    continue
-                reasons = (exc.body or {}).get("failureReasons") if isinstance(
-                    exc.body, dict) else None
-                if exc.status == 400 and reasons:
-                    bad = {}
-                    for r in reasons:
-                        try:
-                            bad[int(r.get("contact"))] = str(r.get("failureReason"))
-                        except (TypeError, ValueError):
-                            continue
-                    if bad:
-                        for idx, reason in bad.items():
-                            if 0 <= idx < len(chunk):
-                                failed[chunk[idx]["email"]] = (
-                                    f"Bulk import refused this contact: {reason}")
-                        chunk = [c for i, c in enumerate(chunk) if i not in bad]
-                        continue
+                    answer = self.session.post("import/bulk_import", data=body)
+            except AuthenticationError:
                 raise
+            except FatalAPIError as exc:
+                if bulk.is_rate_limited(exc.status, exc.body):
+                    if waited >= BULK_RATE_LIMIT_PATIENCE:
+                        raise PushAborted(
+                            f"The bulk importer still answers 'Rate limit exceeded.' after "
+                            f"{waited:.0f} s of waiting (another integration may be importing); "
+                            "stopping without moving STATE.") from exc
+                    self.logger.warning("Bulk import per-minute limit reached (%s); waiting "
+                                        "%.0f s, then resending", api_error_text(exc.body), wait)
+                    self.bulk_pacer.pause(wait)
+                    waited += wait
+                    wait = min(wait * 2, 60.0)
+                    continue
+                bad = bulk.refused_contacts(exc.body, len(entries)) if exc.status == 400 else {}
+                if bad:
+                    for idx, reason in bad.items():
+                        failed[entries[idx]["email"]] = (
+                            f"Bulk import refused this contact: {reason}")
+                    entries = [e for i, e in enumerate(entries) if i not in bad]
+                    body = bulk.body_of([bulk.encode(e) for e in entries])
+                    continue
+                for entry in entries:
+                    failed[entry["email"]] = f"Bulk import refused the request: {exc}"
+                return None
             self.write_paths["bulk_requests"] += 1
-            self.write_paths["bulk_contacts"] += len(chunk)
-            batch_id = body.get("batchId")
+            self.write_paths["bulk_contacts"] += len(entries)
+            batch_id = answer.get("batchId") if isinstance(answer, dict) else None
             if not batch_id:
-                raise PushAborted(f"Bulk import answered without a batchId: {body!r}"[:300])
+                raise PushAborted(f"Bulk import answered without a batchId: {answer!r}"[:300])
             return str(batch_id)
         return None
 
-    def wait_for_imports(self, batch_ids: list[str]) -> tuple[set[str], set[str]]:
-        """Poll ``/import/info`` until every batch completes → (success ids, failure emails)."""
+    def wait_for_imports(self, batch_ids: list[str],
+                         ) -> tuple[set[str], set[str], list[str]]:
+        """Poll ``/import/info`` → (success ids, failure emails, batches still queued after
+        ``bulk_import_timeout``). Batches are asked oldest first, and a round stops at the
+        first still queued: while ActiveCampaign's queue is busy this is one request per
+        interval, the interval growing to 30 s (well under 1 % of the 5/s budget)."""
         timeout = float(self.config.get("bulk_import_timeout") or 900)
         interval = float(self.config.get("bulk_poll_interval") or 1.0)
         deadline = time.monotonic() + timeout
@@ -592,24 +604,41 @@ class PushRun:
         ok_ids: set[str] = set()
         failed: set[str] = set()
         while pending:
-            still = []
-            for batch_id in pending:
-                info = self.session.get("import/info", {"batchId": batch_id})
-                if str(info.get("status")).lower() == "completed":
-                    ok_ids.update(str(i) for i in info.get("success") or [])
-                    failed.update(normalize_email(e) or str(e) for e in info.get("failure") or [])
-                else:
-                    still.append(batch_id)
-            pending = still
-            if pending:
-                if time.monotonic() > deadline:
-                    raise PushAborted(
-                        f"{len(pending)} bulk import batch(es) still processing after "
-                        f"{timeout:g} s (batchIds {', '.join(pending[:3])}); stopping without "
-                        "moving STATE. Re-run the push: unchanged contacts cost no write.")
-                time.sleep(interval)
-                interval = min(interval * 1.5, 5.0)
-        return ok_ids, failed
+            info = self.session.get("import/info", {"batchId": pending[0]})
+            if str(info.get("status")).lower() == "completed":
+                ok_ids.update(str(i) for i in info.get("success") or [])
+                failed.update(normalize_email(e) or str(e) for e in info.get("failure") or [])
+                pending.pop(0)
+                continue
+            if time.monotonic() + interval > deadline:
+                break
+            time.sleep(interval)
+            interval = min(interval * 1.5, BULK_POLL_MAX_INTERVAL)
+        if pending:
+            message = (f"{len(pending)} bulk import batch(es) still in ActiveCampaign's import "
+                       f"queue after {timeout:g} s (batchIds {', '.join(pending[:3])}); "
+                       "reading those contacts to see what landed before resending the rest")
+            self.logger.warning("%s", message)
+            self.activity.warn("run", "bulk import", message)
+        return ok_ids, failed, pending
+
+    def confirm_queued(self, plans: list[p.ContactPlan], includes: set[str],
+                       ) -> dict[str, p.CurrentContact]:
+        """Contacts of a still-queued import that already hold what their plan wrote, read
+        fresh from ActiveCampaign (email → contact)."""
+        if not plans:
+            return {}
+        needs = set(includes)
+        for pl in plans:
+            needs |= {"fieldValues"} if pl.field_values else set()
+            needs |= {"contactTags"} if pl.tags_to_add else set()
+            needs |= {"contactLists"} if pl.lists_to_add else set()
+            needs |= {"accountContacts"} if pl.account is not None else set()
+        self._tags = None  # the importer may have created tags by name
+        tag_ids = {n.strip().lower(): i for i, n in self.tags.names.items()}
+        fresh = self.current_contacts([pl.email for pl in plans], needs, fresh=True)
+        return {pl.email: fresh[pl.email] for pl in plans
+                if bulk.applied(pl, fresh.get(pl.email), tag_ids)}
 
     def write_bulk(self, plans: list[p.ContactPlan], includes: set[str],
                    ) -> dict[str, tuple[str, str]]:
@@ -621,15 +650,22 @@ class PushRun:
             index_ids = [int(c.id) for c in (self.contact_index or {}).values() if c.id]
             before_max = max(index_ids) if index_ids else self.max_contact_id()
         refused: dict[str, str] = {}
-        batch_ids = [b for chunk in p.chunk_bulk([p.bulk_entry(pl) for pl in plans])
-                     if (b := self.post_bulk(chunk, refused))]
-        ok_ids, failed_emails = self.wait_for_imports(batch_ids)
+        chunks, too_big = bulk.chunk_bulk([p.bulk_entry(pl) for pl in plans])
+        resend = {e["email"] for e in too_big}  # over 400,000 bytes alone: contact/sync
+        queued: dict[str, list[str]] = {}
+        for chunk in chunks:
+            if batch_id := self.post_bulk(chunk, refused):
+                queued[batch_id] = [e["email"] for e in chunk.entries]
+        ok_ids, failed_emails, pending = self.wait_for_imports(list(queued))
+        slow = {email for b in pending for email in queued[b]} - set(refused)
+        confirmed = self.confirm_queued([pl for pl in plans if pl.email in slow], includes)
+        resend |= slow - set(confirmed)
         if any(pl.tags_to_add for pl in plans):
             self._tags = None  # the importer created tags by name: re-read their ids
         # /import/info accounts for every contact sent (success ids + failed emails); only
         # when it does not, or when new contacts need follow-ups (automations, job titles),
         # are the new contacts read back (id_greater scan: 1 request per 100).
-        sent = len(plans) - len(refused)
+        sent = len(plans) - len(refused) - len(slow) - len(resend - slow)
         accounted = len(ok_ids) + len(failed_emails & {pl.email for pl in plans})
         need_ids = any(pl.automations or pl.job_title for pl in creates)
         created: dict[str, p.CurrentContact] | None = None
@@ -639,22 +675,27 @@ class PushRun:
             if pl.email in refused:
                 results[pl.email] = ("failed", refused[pl.email])
                 continue
-            if pl.email in failed_emails:
-                # The importer gives no reason: one contact/sync returns AC's own error text.
+            if pl.email in failed_emails or pl.email in resend:
+                # The importer gives no reason (or never got to it, or it cannot carry the
+                # contact): one contact/sync writes it or returns AC's own error text.
                 try:
-                    self.write_sync(pl)
+                    synced_id = self.write_sync(pl)
                     self.ok()
                 except (FatalAPIError, RetriableAPIError) as exc:
                     results[pl.email] = ("failed", self.failure_message(exc))
                     continue
                 results[pl.email] = self._done(pl)
+                self.apply_to_index(pl, synced_id)
                 continue
             contact_id = pl.current.id if pl.current is not None else None
-            if pl.action == "create" and created is None:
+            if pl.action == "create" and pl.email in confirmed:
+                pl.current = confirmed[pl.email]
+                contact_id = pl.current.id
+            elif pl.action == "create" and created is None:
                 results[pl.email] = self._done(pl)
                 self.apply_to_index(pl, "")  # id read lazily if a later write needs it
                 continue
-            if pl.action == "create":
+            elif pl.action == "create":
                 assert created is not None
                 fresh = created.get(pl.email)
                 if fresh is None:

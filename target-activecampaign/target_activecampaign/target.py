@@ -98,10 +98,14 @@ class TargetActiveCampaign(Target):
                                 "connections."),
         th.Property("bulk_import_timeout", th.NumberType, default=900,
                     title="Bulk import timeout",
-                    description="Seconds to wait for queued bulk imports to complete."),
+                    description="Seconds to wait for queued bulk imports to complete; then "
+                                "the contacts still queued are read back and only those not "
+                                "yet written are resent with contact/sync (a warning, not "
+                                "an error)."),
         th.Property("bulk_poll_interval", th.NumberType, default=1.0,
                     title="Bulk import poll interval",
-                    description="First wait in seconds between /import/info polls (grows to 5)."),
+                    description="First wait in seconds between /import/info polls (grows "
+                                "x1.5 to 30; only the oldest queued batch is asked)."),
         th.Property("user_agent", th.StringType, title="User agent",
                     description="User-Agent header sent to ActiveCampaign."),
     ).to_dict()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from target_activecampaign import payloads as p
@@ -206,24 +204,6 @@ def test_bulk_entry_carries_only_changes_and_links() -> None:
     assert p.bulk_entry(plan) == {"email": "ada@acme.com", "last_name": "L",
                                   "fields": [{"id": 1, "value": "3"}], "tags": ["hot"],
                                   "subscribe": [{"listid": 1}], "customer_acct_name": "Acme"}
-
-
-@pytest.mark.parametrize(("n", "sizes"), [(1, [1]), (250, [250]), (251, [126, 125]),
-                                          (10_000, [250] * 40), (501, [167, 167, 167]),
-                                          (502, [168, 168, 166])])
-def test_bulk_chunks_respect_250_contacts_and_avoid_single_contact_requests(
-        n: int, sizes: list[int]) -> None:
-    entries = [{"email": f"c{i}@x.io"} for i in range(n)]
-    assert [len(c) for c in p.chunk_bulk(entries)] == sizes
-
-
-def test_bulk_chunks_stay_under_400_kb() -> None:
-    entries = [{"email": f"c{i}@x.io", "fields": [{"id": 1, "value": "x" * 5000}]}
-               for i in range(250)]
-    chunks = list(p.chunk_bulk(entries))
-    assert len(chunks) > 1
-    assert all(len(json.dumps({"contacts": c})) < p.BULK_MAX_BYTES for c in chunks)
-    assert sum(len(c) for c in chunks) == 250
 
 
 @pytest.mark.parametrize(("stored_url", "incoming"), [
