@@ -12,3 +12,8 @@ echo "==> mypy"
   tap-activecampaign/tap_activecampaign abmatic_mapper/abmatic_mapper target-activecampaign/target_activecampaign
 echo "==> pytest"
 .venv/bin/python -m pytest "$@"
+# The Dagster deployment (many accounts): its own venv (.tools/dagster), its own tests
+# (orchestration/tests: three accounts in parallel, the per-account queue, the push sensor,
+# the UI in headless Chromium). ~3 minutes.
+echo "==> orchestration (bash scripts/dagster.sh test)"
+bash scripts/dagster.sh test

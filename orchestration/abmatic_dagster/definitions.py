@@ -85,7 +85,9 @@ def _run(context: AssetExecutionContext, pipes: PipesSubprocessClient, job: str)
         cwd=str(account.project_dir),
         env=env,
         extras={"job": job, "account": account.name, "project": str(account.project_dir),
-                "store_url": url, "env_names": sorted(env)},
+                "store_url": url, "env_names": sorted(env),
+                "store_display": str(account.duckdb_path) if account.duckdb_path
+                else f"postgresql (${account.postgres_url_env}), schema abmatic"},
     )
 
 
@@ -117,11 +119,11 @@ def activecampaign_push(context: AssetExecutionContext,
 
 
 sync_account = define_asset_job(
-    "sync_account", selection=[*STORE_KEYS, PUSH_KEY], partitions_def=accounts_partitions,
+    "sync_account", selection=[*STORE_KEYS, PUSH_KEY],
     executor_def=in_process_executor,
     description="Import (ActiveCampaign -> Abmatic store) then push, for one account.")
 push_account = define_asset_job(
-    "push_account", selection=[PUSH_KEY], partitions_def=accounts_partitions,
+    "push_account", selection=[PUSH_KEY],
     executor_def=in_process_executor,
     description="Push the account's export folder into ActiveCampaign.")
 

@@ -120,7 +120,7 @@ def run_meltano(pipes: PipesContext) -> int:
                 "share_of_rate_budget": float(tap.get("share_of_rate_budget", 0.0)),
                 "state_id": f"prod:tap-activecampaign-to-target-"
                             f"{'duckdb' if job == 'import' else 'postgres'}:{account}",
-                "store": {"raw_value": url.split("@")[-1], "type": "text"},
+                "store": {"raw_value": str(pipes.get_extra("store_display")), "type": "text"},
                 "rejects_file": _path_meta(project / "output" / "rejects-import.jsonl"),
             })
     else:
