@@ -785,6 +785,27 @@ class Api:
                 not isinstance(f, dict) or meta.get(f.get("customFieldId")) is None
                 for f in fields):
             return unprocessable("field_invalid", "Invalid custom field", "fields")
+        for i, item in enumerate(fields):
+            problem = self._currency_problem("account", item, f"fields/{i}/")
+            if problem:
+                return problem
+        return None
+
+    def _currency_problem(self, kind: str, item: Any, where: str = "") -> Answer | None:
+        """A currency field's value needs fieldCurrency and is whole cents (spec §5.4, §11);
+        other field types are not checked here."""
+        if not isinstance(item, dict):
+            return None
+        meta = self.store[f"{kind}CustomFieldMeta"].get(to_int(item.get("customFieldId")))
+        value = item.get("fieldValue")
+        if meta is None or meta.get("fieldType") != "currency" or value in (None, ""):
+            return None
+        if not text(item.get("fieldCurrency")).strip():
+            return unprocessable("field_missing", "fieldCurrency is required for a currency "
+                                 "field", f"{where}fieldCurrency")
+        if not re.fullmatch(r"-?\d+", text(value).strip()):
+            return unprocessable("field_invalid", "A currency field value needs to be in cents",
+                                 f"{where}fieldValue")
         return None
 
     def accounts_create(self, req: Request) -> Answer:
@@ -991,6 +1012,9 @@ class Api:
                 return not_found_errors(f"{kind.capitalize()} not found")
             if fid is None or self.store[f"{kind}CustomFieldMeta"].get(fid) is None:
                 return not_found_errors("Custom field not found")
+            problem = self._currency_problem(kind, data)
+            if problem:
+                return problem
             obj = self.store.set_custom_datum(kind, owner_id or 0, fid, data.get("fieldValue"),
                                               data.get("fieldCurrency"))
             return 200, {singular: self.out(req, table, obj)}
@@ -1014,6 +1038,9 @@ class Api:
                         self.store[f"{kind}CustomFieldMeta"].get(fid) is None:
                     return 422, {"errors": [{"status": 422, "title": "Unprocessable Entity",
                                              "detail": "Unknown owner or custom field"}]}
+                problem = self._currency_problem(kind, item)
+                if problem:
+                    return problem
                 resolved.append((owner_id, fid, item))
             ts = self.store.clock()
             for owner_id, fid, item in resolved:
@@ -1032,6 +1059,12 @@ class Api:
                     for i in items):
                 return 422, {"errors": [{"status": 422, "title": "Unprocessable Entity",
                                          "detail": "Every item needs the id of a datum"}]}
+            for item in items:
+                problem = self._currency_problem(kind, {
+                    "customFieldId": self.store[table].rows[int(item["id"])]["customFieldId"],
+                    **item})
+                if problem:
+                    return problem
             ts = self.store.clock()
             for item in items:
                 obj = self.store[table].rows[int(item["id"])]
@@ -1050,6 +1083,10 @@ class Api:
             if obj is None:
                 return not_found_errors()
             data = body_obj(req, singular) or {}
+            problem = self._currency_problem(kind, {
+                "customFieldId": obj["customFieldId"], **data})
+            if problem:
+                return problem
             owner = obj["accountId"] if kind == "account" else obj["dealId"]
             updated = self.store.set_custom_datum(kind, owner, obj["customFieldId"],
                                                   data.get("fieldValue", obj["fieldValue"]),

@@ -158,3 +158,40 @@ def test_a_busy_import_queue_processes_batches_one_at_a_time():
             _completed(api, batch_id)
             done_at.append(time.monotonic() - started)
         assert done_at[0] >= 0.35 and done_at[2] >= 1.15  # 0.4 s apart, in order
+
+
+def _currency_field(api: Api) -> str:
+    meta = api.get("accountCustomFieldMeta").json()["accountCustomFieldMeta"]
+    return next(m["id"] for m in meta if m["fieldType"] == "currency")
+
+
+def test_a_currency_value_needs_field_currency_and_is_stored_in_cents(ac):
+    """spec §5.4, §11: currency custom fields are in cents and need fieldCurrency on POST/PUT
+    /accounts fields[] and on the custom-field data endpoints; reads return cents. Without
+    fieldCurrency the answer is the documented 422 shape (field_missing); a value that is not
+    whole cents is refused too (field_invalid)."""
+    fid = _currency_field(ac)
+    missing = ac.post("accounts", {"account": {"name": "Cents Co", "fields": [
+        {"customFieldId": int(fid), "fieldValue": "123456"}]}})
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["code"] == "field_missing"
+    assert missing.json()["errors"][0]["source"]["pointer"] == \
+        "/data/attributes/fields/0/fieldCurrency"
+    assert ac.get("accounts", search="Cents Co").json()["accounts"] == []
+    not_cents = ac.post("accounts", {"account": {"name": "Cents Co", "fields": [
+        {"customFieldId": int(fid), "fieldValue": "1234.56", "fieldCurrency": "USD"}]}})
+    assert (not_cents.status_code, not_cents.json()["errors"][0]["code"]) == (
+        422, "field_invalid")
+    created = ac.post("accounts", {"account": {"name": "Cents Co", "fields": [
+        {"customFieldId": int(fid), "fieldValue": "123456", "fieldCurrency": "EUR"}]}})
+    assert created.status_code == 201
+    aid = created.json()["account"]["id"]
+    data = ac.get("accountCustomFieldData", **{"filters[customerAccountId]": aid}).json()
+    (datum,) = [d for d in data["accountCustomFieldData"] if str(d["customFieldId"]) == fid]
+    assert (datum["fieldValue"], datum["fieldCurrency"]) == ("123456", "EUR")
+    update = ac.put(f"accounts/{aid}", {"account": {"fields": [
+        {"customFieldId": int(fid), "fieldValue": "99"}]}})
+    assert update.status_code == 422
+    direct = ac.post("accountCustomFieldData", {"accountCustomFieldDatum": {
+        "customerAccountId": aid, "customFieldId": fid, "fieldValue": "5"}})
+    assert direct.status_code == 422

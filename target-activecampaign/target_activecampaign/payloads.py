@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from activecampaign_client import is_valid_email, normalize_domain, normalize_email
+from target_activecampaign import money
 
 MODES = ("fill", "overwrite")
 DEFAULT_MODE = "fill"
@@ -413,6 +414,7 @@ class CurrentAccount:
     account_url: str | None
     domain: str | None
     field_values: dict[str, str] | None = None  # None: not read
+    field_currencies: dict[str, str] = field(default_factory=dict)  # currency fields' codes
 
 
 def accounts_from_api(items: Iterable[Mapping[str, Any]]) -> list[CurrentAccount]:
@@ -709,7 +711,8 @@ class AccountPlan:
 
 
 def plan_account(record: Mapping[str, Any], current: CurrentAccount | None, rules: SyncRules,
-                 catalog: FieldCatalog) -> AccountPlan:
+                 catalog: FieldCatalog,
+                 default_currency: str = money.DEFAULT_CURRENCY) -> AccountPlan:
     """Decide create / update / unchanged / skip / reject for one account record (pure)."""
     domain = normalize_domain(record.get("accountUrl")) or ""
     plan = AccountPlan(domain=domain, record=dict(record), action="unchanged", current=current)
@@ -735,13 +738,23 @@ def plan_account(record: Mapping[str, Any], current: CurrentAccount | None, rule
             raise RecordError(f"'fields' must be an object keyed by field label, got {custom!r}.")
         for key, raw in custom.items():
             fd = catalog.require(str(key), "account")
-            value = None if is_empty(raw) else coerce_field_value(fd, raw)
             mode_key = f"fields.{key}"
             cur_value = (current.field_values or {}).get(fd.id) if current is not None else None
-            write, out = field_decision(mode_key, {mode_key: value}, cur_value, rules,
-                                        partial(same_field_value, fd))
+            currency = None
+            same: Callable[[Any, Any], bool] = partial(same_field_value, fd)
+            if fd.type.lower() == "currency":  # cents + fieldCurrency, compared in cents
+                value, currency = _money(fd, raw, default_currency)
+                cur_currency = (current.field_currencies.get(fd.id) if current is not None
+                                else None)
+                same = _cents_same(cur_currency, currency)
+            else:
+                value = None if is_empty(raw) else coerce_field_value(fd, raw)
+            write, out = field_decision(mode_key, {mode_key: value}, cur_value, rules, same)
             if write:
-                fields_out.append({"customFieldId": _api_id(fd.id), "fieldValue": out})
+                item: dict[str, Any] = {"customFieldId": _api_id(fd.id), "fieldValue": out}
+                if currency is not None:
+                    item["fieldCurrency"] = currency
+                fields_out.append(item)
                 plan.changes.append(Change(mode_key, cur_value, out))
     except RecordError as exc:
         plan.action, plan.message = "reject", str(exc)
@@ -763,6 +776,22 @@ def plan_account(record: Mapping[str, Any], current: CurrentAccount | None, rule
             plan.message = "Not updated: the update operation is off for accounts."
     plan.body = {"account": body}
     return plan
+
+
+def _money(fd: FieldDef, raw: Any, default_currency: str) -> tuple[str | None, str]:
+    if is_empty(raw) or (isinstance(raw, dict) and is_empty(raw.get("amount"))):
+        currency = raw.get("currency") if isinstance(raw, dict) else None
+        return None, str(currency or default_currency).upper()
+    try:
+        return money.currency_value(fd.title, raw, default_currency)
+    except ValueError as exc:
+        raise RecordError(str(exc)) from None
+
+
+def _cents_same(cur_currency: str | None, currency: str) -> Callable[[Any, Any], bool]:
+    def same(current: Any, new: Any) -> bool:
+        return money.same_money(current, cur_currency, str(new), currency)
+    return same
 
 
 def merge_duplicates(records: list[dict[str, Any]], key: Callable[[dict[str, Any]], str | None],

@@ -56,6 +56,17 @@ def refusable(plan: p.ContactPlan, what: str, write: Callable[..., Any], *args: 
         return False
 
 
+def _set_values(account: p.CurrentAccount, data: Iterable[Mapping[str, Any]]) -> None:
+    """An account's custom field values (currency ones in cents) and their currencies."""
+    account.field_values = {}
+    for d in data:
+        fid = str(d.get("customFieldId"))
+        if d.get("fieldValue") not in (None, ""):
+            account.field_values[fid] = str(d["fieldValue"])
+        if d.get("fieldCurrency"):
+            account.field_currencies[fid] = str(d["fieldCurrency"])
+
+
 class PushAborted(RuntimeError):
     """The run cannot go on (ActiveCampaign unreachable, bulk import stuck); no STATE moves."""
 
@@ -749,32 +760,29 @@ class PushRun:
         n_fields = max(1, len(self.account_fields.defs))
         scan_cost = math.ceil(len(self._account_names) * n_fields / PAGE) + 1
         if scan_cost < len(todo):
-            by_account: dict[str, dict[str, str]] = {}
+            by_account: dict[str, list[dict[str, Any]]] = {}
             for d in self.get_all("accountCustomFieldData", "accountCustomFieldData"):
                 owner = str(d.get("accountId") or d.get("customerAccountId"))
-                if d.get("fieldValue") not in (None, ""):
-                    by_account.setdefault(owner, {})[str(d.get("customFieldId"))] = str(
-                        d["fieldValue"])
+                by_account.setdefault(owner, []).append(d)
             for acc in todo:
-                acc.field_values = by_account.get(acc.id, {})
+                _set_values(acc, by_account.get(acc.id, []))
             return
         for acc in todo:
             items = self.get_all("accountCustomFieldData", "accountCustomFieldData",
                                  {"filters[customerAccountId]": acc.id})
-            acc.field_values = {str(d.get("customFieldId")): str(d["fieldValue"]) for d in items
-                                if str(d.get("accountId") or d.get("customerAccountId") or acc.id)
-                                == acc.id and d.get("fieldValue") not in (None, "")}
+            _set_values(acc, [d for d in items if str(
+                d.get("accountId") or d.get("customerAccountId") or acc.id) == acc.id])
 
     def write_account(self, plan: p.AccountPlan) -> None:
         if plan.action == "create":
             body = self.create("accounts", plan.body, lambda: self._find_account(
                 plan.body["account"]["name"], plan.domain))
             acc = body.get("account") or {}
-            self.remember_account(p.CurrentAccount(
+            created = p.CurrentAccount(
                 str(acc.get("id")), str(acc.get("name") or plan.body["account"]["name"]),
-                acc.get("accountUrl") or plan.body["account"].get("accountUrl"), plan.domain,
-                field_values={str(f["customFieldId"]): str(f["fieldValue"])
-                              for f in plan.body["account"].get("fields") or []}))
+                acc.get("accountUrl") or plan.body["account"].get("accountUrl"), plan.domain)
+            _set_values(created, plan.body["account"].get("fields") or [])
+            self.remember_account(created)
             return
         assert plan.current is not None
         self.session.put(f"accounts/{plan.current.id}", plan.body)
@@ -785,6 +793,8 @@ class PushRun:
         for f in plan.body["account"].get("fields") or []:
             (cur.field_values if cur.field_values is not None else {})[
                 str(f["customFieldId"])] = str(f["fieldValue"])
+            if f.get("fieldCurrency"):
+                cur.field_currencies[str(f["customFieldId"])] = str(f["fieldCurrency"])
 
     # ------------------------------------------------------------------ summary
     def summary(self) -> str:

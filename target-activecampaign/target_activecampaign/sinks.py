@@ -172,7 +172,8 @@ class AccountsSink(_PushSink):
             run.account_values(matched)
         for rec in records:
             current = index.get(normalize_domain(rec.get("accountUrl")) or "")
-            plan = p.plan_account(rec, current, self.rules, catalog)
+            plan = p.plan_account(rec, current, self.rules, catalog,
+                                  str(self.target.config.get("default_currency") or "USD"))
             if plan.action == "reject":
                 run.finish_account(plan, "rejected", f"Error: {plan.message}", self.x_sync)
                 continue

@@ -71,6 +71,10 @@ class TargetActiveCampaign(Target):
                     title="Rejects file",
                     description="JSON lines of records not written (original record + "
                                 "reason); replay with `python -m target_activecampaign.replay`."),
+        th.Property("default_currency", th.StringType, default="USD", title="Default currency",
+                    description="Currency of a currency custom field value that does not name "
+                                'one (a plain amount; {"amount": 12.5, "currency": "EUR"} '
+                                "names it). Amounts are in major units; AC stores cents."),
         th.Property("dry_run", th.BooleanType, default=False, title="Dry run",
                     description="Read ActiveCampaign and log what would be created or updated, "
                                 "field by field, without writing anything."),
