@@ -23,6 +23,7 @@ from activecampaign_client import (
     shared_pacer,
 )
 from activecampaign_client.errors import PermissionDeniedError, api_error_text, error_codes
+from activecampaign_client.paging import PageGuard, PagingError, total_of
 from target_activecampaign import bulk
 from target_activecampaign import payloads as p
 from target_activecampaign.activity import MESSAGES, ActivityLog, RejectsFile, now_iso
@@ -132,16 +133,28 @@ class PushRun:
 
     def get_all(self, path: str, list_key: str, params: dict[str, Any] | None = None,
                 ) -> list[dict[str, Any]]:
-        """Every item of a collection, offset-paged by 100, stopping on a short page."""
+        """Every item of a collection, offset-paged by 100 (see ``read_pages``)."""
+        return self.read_pages(path, list_key, params)[0]
+
+    def read_pages(self, path: str, list_key: str, params: dict[str, Any] | None = None,
+                   ) -> tuple[list[dict[str, Any]], bool]:
+        """(items, complete). Stops on a short page, on ``meta.total``, on a page repeating
+        the previous one (an endpoint that ignores offset) or at PageGuard's hard cap
+        (PagingError). ``complete`` is False when a repeat came after a page of exactly
+        ``limit`` rows: such an endpoint cannot give the rest by paging."""
+        guard = PageGuard(f"GET /{path}")
         items: list[dict[str, Any]] = []
-        offset = 0
-        while True:
-            body = self.session.get(path, {**(params or {}), "limit": PAGE, "offset": offset})
+        first = -1
+        while guard.more:
+            body = self.session.get(path, {**(params or {}), "limit": PAGE,
+                                           "offset": guard.pages * PAGE})
             page = body.get(list_key) or [] if isinstance(body, dict) else body or []
-            items.extend(page)
-            if len(page) < PAGE:
-                return items
-            offset += PAGE
+            first = len(page) if first < 0 else first
+            kept = guard.page(page, total_of(body), guard.pages * PAGE)
+            if page and not kept:  # repeated: only an answer longer than limit was all rows
+                return items, first > PAGE
+            items.extend(kept)
+        return items, True
 
     # ------------------------------------------------------------------ admission
     def admit(self, stream: str, record: dict[str, Any], key: str,
@@ -162,14 +175,12 @@ class PushRun:
         if self._contact_fields is None:
             fields: list[dict[str, Any]] = []
             options: list[dict[str, Any]] = []
-            offset = 0
-            while True:
-                body = self.session.get("fields", {"limit": PAGE, "offset": offset})
-                fields.extend(body.get("fields") or [])
-                options.extend(body.get("fieldOptions") or [])
-                if len(body.get("fields") or []) < PAGE:
-                    break
-                offset += PAGE
+            guard = PageGuard("GET /fields")
+            while guard.more:
+                body = self.session.get("fields", {"limit": PAGE, "offset": guard.pages * PAGE})
+                if guard.page(body.get("fields") or [], total_of(body), guard.pages * PAGE):
+                    fields.extend(body.get("fields") or [])
+                    options.extend(body.get("fieldOptions") or [])
             self._contact_fields = p.FieldCatalog(
                 p.contact_fields_from_api({"fields": fields, "fieldOptions": options}))
         return self._contact_fields
@@ -289,12 +300,20 @@ class PushRun:
         seen: list[p.CurrentContact] = []
         missing: set[str] = set()
         last = after_id
-        while True:
+        guard = PageGuard("GET /contacts (id_greater)")
+        while guard.more:
             body = self.session.get("contacts", {
                 "orders[id]": "ASC", "id_greater": last, "limit": PAGE,
                 "include": ",".join(sorted(includes))})
-            page = p.contacts_from_page(body)
             raw = body.get("contacts") or []
+            # keyset: meta.total counts what is left, so the offset passed is 0
+            if raw and not guard.page(raw, total_of(body), 0):
+                raise PagingError(
+                    "GET /contacts answered the same page for a higher id_greater (the "
+                    "account ignores keyset paging); set read_strategy: lookup.")
+            if not raw:
+                guard.more = False
+            page = p.contacts_from_page(body)
             if self.contact_index is not None:
                 for cur in page:
                     self.contact_index[cur.email] = cur
@@ -302,8 +321,6 @@ class PushRun:
             if raw:
                 missing |= missing_sideloads(body, includes)
                 last = max(int(c["id"]) for c in raw)
-            if len(raw) < PAGE:
-                break
         if missing:  # once for the whole scan: the table costs the same for 1 page or 50
             self.related.fill(seen, missing)
         return seen
@@ -325,8 +342,7 @@ class PushRun:
 
     def read_automations(self, current: p.CurrentContact) -> None:
         self.resolve_id(current)
-        body = self.session.get(f"contacts/{current.id}/contactAutomations")
-        items = body.get("contactAutomations") or [] if isinstance(body, dict) else body or []
+        items = self.get_all(f"contacts/{current.id}/contactAutomations", "contactAutomations")
         current.automation_ids = {str(a.get("automation") or a.get("seriesid")) for a in items}
 
     # ------------------------------------------------------------------ outcomes
@@ -759,9 +775,11 @@ class PushRun:
             return
         n_fields = max(1, len(self.account_fields.defs))
         scan_cost = math.ceil(len(self._account_names) * n_fields / PAGE) + 1
-        if scan_cost < len(todo):
+        table, complete = ([], False) if scan_cost >= len(todo) else self.read_pages(
+            "accountCustomFieldData", "accountCustomFieldData")
+        if complete:  # else (an endpoint that ignores offset) one filtered read per account
             by_account: dict[str, list[dict[str, Any]]] = {}
-            for d in self.get_all("accountCustomFieldData", "accountCustomFieldData"):
+            for d in table:
                 owner = str(d.get("accountId") or d.get("customerAccountId"))
                 by_account.setdefault(owner, []).append(d)
             for acc in todo:

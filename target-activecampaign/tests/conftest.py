@@ -18,13 +18,15 @@ FAST = 1000.0  # client pace for tests: the sandbox's rate limit is off
 
 @pytest.fixture
 def sandbox(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh account; ``indirect`` parametrization passes AccountBehaviour fields."""
+    """A fresh account; ``indirect`` parametrization passes AccountBehaviour fields (and
+    ``contacts``, the demo seed's size)."""
     from activecampaign_sandbox import Sandbox
     from activecampaign_sandbox.behaviour import AccountBehaviour
 
-    behaviour = AccountBehaviour(**getattr(request, "param", {}))
-    with Sandbox(seed="demo", contacts=40, rate_limit=None, api_key="test-key",
-                 behaviour=behaviour) as sb:
+    param = dict(getattr(request, "param", {}))
+    contacts = param.pop("contacts", 40)
+    with Sandbox(seed="demo", contacts=contacts, rate_limit=None, api_key="test-key",
+                 behaviour=AccountBehaviour(**param)) as sb:
         yield sb
 
 
