@@ -95,7 +95,10 @@ def meltano_env(account: Account) -> dict[str, str]:
         "MELTANO_PROJECT_ROOT": str(account.project_dir),
         "MELTANO_SYS_DIR_ROOT": str(sys_dir(account)),
         # Its own system database: its own state, and no SQLite contention between accounts.
-        "MELTANO_DATABASE_URI": f"sqlite:///{account.meltano_db}",
+        # On several machines, ABMATIC_MELTANO_DATABASE_URI (PostgreSQL) holds every account's
+        # state instead: the state ids carry the account, so they never collide.
+        "MELTANO_DATABASE_URI": os.environ.get("ABMATIC_MELTANO_DATABASE_URI")
+        or f"sqlite:///{account.meltano_db}",
         "MELTANO_ENVIRONMENT": MELTANO_ENVIRONMENT,
         "TAP_ACTIVECAMPAIGN_API_URL": url,
         "TAP_ACTIVECAMPAIGN_API_KEY": key,

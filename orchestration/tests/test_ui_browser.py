@@ -82,4 +82,12 @@ def test_account_asset_pages_show_the_run_and_its_metadata(
                   "throttled_429", "activity_log", "rejects_file"):
         assert label in text, label
     assert str(deployment.root / "work" / "alpha") in text  # the activity log's path
+
+    # the Events tab: every materialization of the table, newest first, each with its run
+    text = _open(browser, f"{deployment.dev.url}/assets/abmatic/contacts?view=events",
+                 f"materialized in run {latest[:8]}", "contacts-events.png")
+    assert f"Partition alpha materialized in run {latest[:8]}" in text
+    for name in ("alpha", "beta", "gamma"):
+        assert name in text
+    assert "nokey" not in text.split("Metadata")[0]  # its failed run materialized nothing
     assert (SHOTS / "alpha-contacts.png").stat().st_size > 20_000
