@@ -90,4 +90,22 @@ def test_account_asset_pages_show_the_run_and_its_metadata(
     for name in ("alpha", "beta", "gamma"):
         assert name in text
     assert "nokey" not in text.split("Metadata")[0]  # its failed run materialized nothing
+
+    # the Overview tab plots the numeric metadata: per partition, and over time (Events)
+    page = browser.new_page()
+    try:
+        page.goto(f"{deployment.dev.url}/assets/abmatic/contacts", timeout=60_000)
+        page.wait_for_selector("text=Plots", timeout=90_000)
+        page.get_by_role("button", name="Plots").click()
+        page.wait_for_selector("text=When graphing values by partition", timeout=30_000)
+        text = page.inner_text("body")
+        page.get_by_role("button", name="Events").last.click()
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(SHOTS / "contacts-plots.png"), full_page=True)
+        assert page.locator("canvas").count() >= 6  # one chart per numeric key
+    finally:
+        page.close()
+    for label in ("requests", "throttled_429", "rows_in_store", "share_of_rate_budget",
+                  "cpu_seconds"):
+        assert label in text, label
     assert (SHOTS / "alpha-contacts.png").stat().st_size > 20_000
