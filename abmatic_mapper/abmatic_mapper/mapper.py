@@ -19,6 +19,7 @@ from abmatic_mapper.mapping import (
     AccountLink,
     StreamPlan,
     build_plan,
+    currency_titles,
     import_account,
     import_contact,
     import_deal,
@@ -88,6 +89,8 @@ class AbmaticMapper(InlineMapper):
         self.list_names: dict[str, str] = {}
         self.tag_names: dict[str, str] = {}
         self.pipelines: dict[str, str] = {}
+        # custom_fields titles of currency fields (values in cents at ActiveCampaign).
+        self.money_titles: dict[str, set[str]] = {"accounts": set(), "deals": set()}
         self.stages: dict[str, str] = {}
         self.seen_streams: set[str] = set()
         self.store: Store = {o: {} for o in self.out_streams}
@@ -213,6 +216,11 @@ class AbmaticMapper(InlineMapper):
             "deal_stages": lambda r: self._index_name(self.stages, r, "title"),
             "contact_lists": self._index_contact_list,
             "contact_tags": self._index_contact_tag,
+            # Field definitions come before their objects (tap order): currency titles first.
+            "account_custom_fields": lambda r: self.money_titles["accounts"].update(
+                currency_titles(r)),
+            "deal_custom_fields": lambda r: self.money_titles["deals"].update(
+                currency_titles(r)),
         }
 
     @staticmethod
@@ -266,7 +274,7 @@ class AbmaticMapper(InlineMapper):
 
     def _import_account(self, rec: dict[str, t.Any]) -> None:
         plan = self.plans["accounts"]
-        mapped = import_account(rec, plan)
+        mapped = import_account(rec, plan, self.money_titles["accounts"])
         self.account_index.add(rec.get("id"), [mapped["company_name"], mapped["website_domain"]])
         problem = key_problem("accounts", mapped, rec.get("accountUrl"))
         if problem is not None:
@@ -283,6 +291,7 @@ class AbmaticMapper(InlineMapper):
             stage=self.stages.get(str(rec.get("stage"))),
             account_domain=account[1] if account else None,
             contact_email=self.email_index.get(rec.get("contact")),
+            money_titles=self.money_titles["deals"],
         )
         problem = key_problem("opportunities", mapped, rec.get("id"))
         if problem is not None:

@@ -192,12 +192,14 @@ def build_plan(settings: Settings, stream: str) -> StreamPlan:
 
 
 def import_custom_fields(
-    raw: Any, plan: StreamPlan
+    raw: Any, plan: StreamPlan, money_titles: frozenset[str] | set[str] = frozenset()
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Tap ``custom_fields`` ({title: value}) -> (top-level values, ``custom_fields`` object).
 
     Mapped titles land under their key (or in a top-level field such as engagement_score);
     unmapped titles under the snake_case of the title when ``import_unmapped``; blanks -> None.
+    Currency fields (``money_titles``) hold cents in ActiveCampaign (spec §11) and become
+    major units, like every Abmatic amount.
     """
     if not raw or not isinstance(raw, dict):
         return {}, None
@@ -206,6 +208,8 @@ def import_custom_fields(
     by_title = plan.custom_by_title
     for title, value in raw.items():
         value = clean(value)
+        if title in money_titles:
+            value = cents_to_amount(value)
         m = by_title.get(title)
         if m is None:
             if plan.import_unmapped:
@@ -223,6 +227,17 @@ def import_custom_fields(
 
 
 _SNAKE_MEMO: dict[str, str] = {}
+
+
+def currency_titles(definition: Mapping[str, Any]) -> list[str]:
+    """The ``custom_fields`` titles under which the tap sends a currency field's values.
+
+    The tap keys values by ``fieldLabel``, and by ``"<label> (<id>)"`` for a second field of
+    the same label; both are listed, so the value is converted whichever the tap used."""
+    if str(definition.get("fieldType") or "").lower() != "currency":
+        return []
+    label = str(definition.get("fieldLabel") or f"field {definition.get('id')}")
+    return [label, f"{label} ({definition.get('id')})"]
 
 
 @dataclass(frozen=True)
@@ -265,9 +280,10 @@ def import_contact(
     return out
 
 
-def import_account(rec: Mapping[str, Any], plan: StreamPlan) -> dict[str, Any]:
+def import_account(rec: Mapping[str, Any], plan: StreamPlan,
+                   money_titles: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
     """A tap ``accounts`` record -> an Abmatic ``accounts`` record (before key validation)."""
-    top, custom = import_custom_fields(rec.get("custom_fields"), plan)
+    top, custom = import_custom_fields(rec.get("custom_fields"), plan, money_titles)
     aid = rec.get("id")
     out = {
         "website_domain": normalize_domain(rec.get("accountUrl")),
@@ -290,9 +306,10 @@ def import_deal(
     stage: str | None = None,
     account_domain: str | None = None,
     contact_email: str | None = None,
+    money_titles: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, Any]:
     """A tap ``deals`` record -> an Abmatic ``opportunities`` record."""
-    _top, custom = import_custom_fields(rec.get("custom_fields"), plan)
+    _top, custom = import_custom_fields(rec.get("custom_fields"), plan, money_titles)
     currency = clean(rec.get("currency"))
     did = rec.get("id")
     return {

@@ -183,3 +183,35 @@ def test_rejects_replay_through_the_mapper_once_fixed(mapper_run, imported):
     messages = [json.loads(m) for m in replay_lines(lines.splitlines())]
     run = mapper_run(messages)
     assert run.record("contacts", "work_email", "bob@beta.io")["first_name"] == "Bob"
+
+
+def _schema(stream: str) -> dict:
+    return {"type": "SCHEMA", "stream": stream, "schema": {"type": "object", "properties": {}},
+            "key_properties": ["id"]}
+
+
+def test_currency_custom_fields_are_imported_in_major_units(mapper_run):
+    """spec §11: currency custom fields are in cents at ActiveCampaign; Abmatic amounts are
+    major units (abmatic-model), so 1250000 cents of Annual Revenue is 12500.0."""
+    run = mapper_run([
+        _schema("account_custom_fields"),
+        {"type": "RECORD", "stream": "account_custom_fields",
+         "record": {"id": "3", "fieldLabel": "Annual Revenue", "fieldType": "currency"}},
+        {"type": "RECORD", "stream": "account_custom_fields",
+         "record": {"id": "4", "fieldLabel": "Employees", "fieldType": "number"}},
+        _schema("deal_custom_fields"),
+        {"type": "RECORD", "stream": "deal_custom_fields",
+         "record": {"id": "1", "fieldLabel": "Setup Fee", "fieldType": "currency"}},
+        _schema("accounts"),
+        {"type": "RECORD", "stream": "accounts", "record": {
+            "id": "10", "name": "Acme", "accountUrl": "acme.com",
+            "custom_fields": {"Annual Revenue": "1250000", "Employees": "120"}}},
+        _schema("deals"),
+        {"type": "RECORD", "stream": "deals", "record": {
+            "id": "300", "title": "Big deal", "value": "100", "currency": "usd",
+            "custom_fields": {"Setup Fee": "19999"}}},
+    ])
+    acme = run.record("accounts", "website_domain", "acme.com")
+    assert acme["custom_fields"] == {"annual_revenue": 12500, "employees": "120"}
+    deal = run.record("opportunities", "activecampaign_id", "300")
+    assert deal["custom_fields"] == {"setup_fee": 199.99}
