@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -154,7 +155,14 @@ def demo() -> int:
             s.stop()
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def dev_ui() -> int:
+    # Ctrl-C, and `kill PID`, stop the UI and the sandboxes (even when started in background)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     port = int(os.environ.get("ABMATIC_DAGSTER_PORT", "3000"))
     print(f"==> dagster dev on the demo accounts ({DEMO_DIR})", flush=True)
     sandboxes, dev = start(DEMO_DIR, clean=False, automation=True, port=port)

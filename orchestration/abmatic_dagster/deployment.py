@@ -23,6 +23,13 @@ DAGSTER_BIN = Path(sys.executable).parent / "dagster"
 SANDBOX_KEY = "sandbox-demo-key"
 
 
+def _default_signals() -> None:
+    # A process started in the background by a shell inherits SIGINT ignored, and `dagster dev`
+    # maps SIGTERM to its SIGINT handler: it would then ignore both and never stop.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -128,7 +135,7 @@ class DagsterDev:
             [str(DAGSTER_BIN), "dev", "-m", "abmatic_dagster.definitions", "-h", "127.0.0.1",
              "-p", str(self.port)],
             env=env, cwd=str(self.home), stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=_default_signals)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
