@@ -174,7 +174,10 @@ def push_sensor(name: str):
             minimum_interval_seconds=30, default_status=_SENSOR_STATUS,
             description=f"Pushes account {name!r} when an export file is new or changed.")
     def _auto_push(context: SensorEvaluationContext):
-        account = load_accounts().get(name)
+        try:
+            account = load_accounts().get(name)
+        except KeyError:  # removed from the file; the sensor goes at the next reload
+            return SkipReason(f"account {name!r} is no longer in the accounts file")
         files = export_fingerprint(account.export_dir)
         seen = json.loads(context.cursor) if context.cursor else {}
         changed = sorted(f for f, digest in files.items() if seen.get(f) != digest)
