@@ -40,9 +40,12 @@ class ApiUsage:
     started: float = field(default_factory=time.monotonic)
 
     def share_of_budget(self) -> float:
-        """Requests made / requests the rate limit would have allowed since the start."""
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        return self.requests / (elapsed * self.rate)
+        """Requests made / requests the rate limit would have allowed since the start.
+
+        The window admits one second's worth at once, so a short run may spend
+        ``rate * (elapsed + 1)``; counting that keeps the share at most 1 (100%)."""
+        elapsed = max(time.monotonic() - self.started, 0.0)
+        return self.requests / (max(self.rate, 1e-6) * (elapsed + 1.0))
 
     def summary(self) -> dict[str, Any]:
         return {

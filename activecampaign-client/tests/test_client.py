@@ -280,3 +280,11 @@ def test_403_storm_after_the_key_worked_ends_with_a_clear_message(server: str) -
     session.get("users/me")
     with pytest.raises(RetriableAPIError, match="key was accepted earlier in this run"):
         session.get("deals")
+
+
+def test_share_of_the_rate_budget_counts_the_first_seconds_burst() -> None:
+    from activecampaign_client import ApiUsage
+
+    usage = ApiUsage(rate=5)
+    usage.requests = 5  # what the window admits at once: the whole budget, not 5000%
+    assert 0.9 <= usage.share_of_budget() <= 1.0
