@@ -30,17 +30,42 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from activecampaign_client.errors import ConfigError
 from activecampaign_client.urls import normalize_api_url
 
 LOGGER = logging.getLogger("activecampaign_client")
+Slot = TypeVar("Slot")
 
 # 2% margin on the one-second window for clock granularity at the server.
 DEFAULT_WINDOW_SECONDS = 1.02
 
 
-class RequestPacer:
+class _Pacer(Generic[Slot]):
+    """``slot()`` and ``wait()`` over a subclass's ``_acquire()`` / ``_release()``."""
+
+    def _acquire(self) -> Slot:
+        raise NotImplementedError
+
+    def _release(self, slot: Slot) -> None:
+        raise NotImplementedError
+
+    def wait(self) -> None:
+        """Block until a request may start, counting it from now (prefer ``slot()``)."""
+        self._acquire()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Block until a request may start; count it until its answer has arrived."""
+        taken = self._acquire()
+        try:
+            yield
+        finally:
+            self._release(taken)
+
+
+class RequestPacer(_Pacer[list[float]]):
     """Thread-safe sliding-window pacer for one process."""
 
     def __init__(self, rate: float, window: float = DEFAULT_WINDOW_SECONDS) -> None:
@@ -77,19 +102,9 @@ class RequestPacer:
             self.waited_seconds += delay
             time.sleep(delay)
 
-    def wait(self) -> None:
-        """Block until a request may start, counting it from now (prefer ``slot()``)."""
-        self._acquire()
-
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Block until a request may start; count it until its answer has arrived."""
-        entry = self._acquire()
-        try:
-            yield
-        finally:
-            with self._lock:
-                entry[0] = max(entry[0], time.monotonic())
+    def _release(self, entry: list[float]) -> None:
+        with self._lock:
+            entry[0] = max(entry[0], time.monotonic())
 
     def pause(self, seconds: float) -> None:
         """Hold every caller for ``seconds`` (a server's Retry-After)."""
@@ -118,7 +133,7 @@ def default_budget_dir() -> Path:
     return Path(cache) / "activecampaign-rate-budget"
 
 
-class AccountBudget:
+class AccountBudget(_Pacer[int]):
     """A sliding-window pacer whose window lives in a SQLite file shared by every process.
 
     One row per request counted (its start, then its answer time), one row for a pause.
@@ -175,19 +190,9 @@ class AccountBudget:
             self.waited_seconds += delay
             time.sleep(delay)
 
-    def wait(self) -> None:
-        """Block until a request may start, counting it from now (prefer ``slot()``)."""
-        self._acquire()
-
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Block until a request may start; count it until its answer has arrived."""
-        slot_id = self._acquire()
-        try:
-            yield
-        finally:
-            with self._transaction() as db:
-                db.execute("UPDATE slots SET t = MAX(t, ?) WHERE id = ?", (time.time(), slot_id))
+    def _release(self, slot_id: int) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE slots SET t = MAX(t, ?) WHERE id = ?", (time.time(), slot_id))
 
     def pause(self, seconds: float) -> None:
         """Hold every caller of this account, in every process, for ``seconds``."""

@@ -1,40 +1,15 @@
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-import requests
 
 from activecampaign_sandbox import Sandbox
 
-KEY = "test-key"
-
-
-class Client:
-    """requests against one sandbox, with the key and /api/3 prefix filled in."""
-
-    def __init__(self, sb: Sandbox) -> None:
-        self.sb = sb
-        self.http = requests.Session()
-        self.http.headers["Api-Token"] = sb.api_key
-
-    def url(self, path: str) -> str:
-        return f"{self.sb.base_url}/api/3/{path.lstrip('/')}"
-
-    def get(self, path: str, **params: object) -> requests.Response:
-        return self.http.get(self.url(path), params=params, timeout=10)
-
-    def post(self, path: str, body: object) -> requests.Response:
-        return self.http.post(self.url(path), json=body, timeout=10)
-
-    def put(self, path: str, body: object) -> requests.Response:
-        return self.http.put(self.url(path), json=body, timeout=10)
-
-    def patch(self, path: str, body: object) -> requests.Response:
-        return self.http.patch(self.url(path), json=body, timeout=10)
-
-    def delete(self, path: str) -> requests.Response:
-        return self.http.delete(self.url(path), timeout=10)
+sys.path.insert(0, str(Path(__file__).parent))  # sandbox_client (pytest runs importlib mode)
+from sandbox_client import KEY, Client
 
 
 @pytest.fixture

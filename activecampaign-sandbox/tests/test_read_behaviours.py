@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
-import requests
-
-from activecampaign_sandbox import Sandbox
 from activecampaign_sandbox.__main__ import behaviour_from, parse_args
-from activecampaign_sandbox.behaviour import AccountBehaviour
 
-KEY = "test-key"
-
-
-class Client:
-    """GETs against one sandbox with the key and /api/3 prefix filled in."""
-
-    def __init__(self, sb: Sandbox) -> None:
-        self.sb = sb
-        self.http = requests.Session()
-        self.http.headers["Api-Token"] = sb.api_key
-
-    def get(self, path: str, **params: object) -> requests.Response:
-        return self.http.get(f"{self.sb.base_url}/api/3/{path}", params=params, timeout=10)
-
-
-@contextmanager
-def account(contacts: int = 50, **behaviour: object) -> Iterator[Client]:
-    with Sandbox(seed="demo", contacts=contacts, rate_limit=None, api_key=KEY,
-                 behaviour=AccountBehaviour(**behaviour)) as sandbox:  # type: ignore[arg-type]
-        client = Client(sandbox)
-        yield client
-        client.http.close()
-
+sys.path.insert(0, str(Path(__file__).parent))  # sandbox_client (pytest runs importlib mode)
+from sandbox_client import Client, account
 
 PERMISSION_403 = {"errors": [{"status": 403, "title": "Forbidden",
                               "detail": "You do not have permission to view deals."}]}

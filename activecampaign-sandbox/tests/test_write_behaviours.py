@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,41 +15,20 @@ from activecampaign_sandbox import Sandbox
 from activecampaign_sandbox.__main__ import behaviour_from, parse_args
 from activecampaign_sandbox.behaviour import AccountBehaviour
 
-
-class Api:
-    """requests against one sandbox with the key and /api/3 prefix filled in."""
-
-    def __init__(self, sb: Sandbox) -> None:
-        self.sb = sb
-        self.http = requests.Session()
-        self.http.headers["Api-Token"] = sb.api_key
-
-    def get(self, path: str, **params: Any) -> requests.Response:
-        return self.http.get(f"{self.sb.base_url}/api/3/{path}", params=params, timeout=10)
-
-    def post(self, path: str, body: object) -> requests.Response:
-        return self.http.post(f"{self.sb.base_url}/api/3/{path}", json=body, timeout=10)
-
-    def put(self, path: str, body: object) -> requests.Response:
-        return self.http.put(f"{self.sb.base_url}/api/3/{path}", json=body, timeout=10)
+sys.path.insert(0, str(Path(__file__).parent))  # sandbox_client (pytest runs importlib mode)
+from sandbox_client import Client, account
 
 
-def account(**behaviour: Any) -> Iterator[Api]:
-    with Sandbox(seed="demo", contacts=50, rate_limit=None, api_key="test-key",
-                 import_delay=0.05, behaviour=AccountBehaviour(**behaviour)) as sandbox:
-        api = Api(sandbox)
+@pytest.fixture
+def no_sideloads() -> Iterator[Client]:
+    with account(sideloads=False) as api:
         yield api
-        api.http.close()
 
 
 @pytest.fixture
-def no_sideloads() -> Iterator[Api]:
-    yield from account(sideloads=False)
-
-
-@pytest.fixture
-def ac() -> Iterator[Api]:
-    yield from account()
+def ac() -> Iterator[Client]:
+    with account() as api:
+        yield api
 
 
 def test_an_account_that_ignores_include_answers_without_the_sideload_keys(no_sideloads):
@@ -89,11 +70,11 @@ def test_enrolling_into_an_inactive_automation_answers_the_permanent_403(ac):
     assert ok.status_code == 201
 
 
-def _import(api: Api, contacts: list[dict[str, Any]]) -> requests.Response:
+def _import(api: Client, contacts: list[dict[str, Any]]) -> requests.Response:
     return api.post("import/bulk_import", {"contacts": contacts})
 
 
-def _completed(api: Api, batch_id: str, timeout: float = 5.0) -> dict[str, Any]:
+def _completed(api: Client, batch_id: str, timeout: float = 5.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         info = api.get("import/info", batchId=batch_id).json()
@@ -108,7 +89,7 @@ def test_the_bulk_rate_limit_400_gives_its_reasons_as_strings():
     limit exceeded." whose failureReasons is a list of strings; the validation 400's
     failureReasons is a list of objects."""
     with Sandbox(seed="empty", rate_limit=None, api_key="k", bulk_limits=(20, 2)) as sb:
-        api = Api(sb)
+        api = Client(sb)
         two = [{"email": "a@x.io"}, {"email": "b@x.io"}]
         assert [_import(api, two).status_code for _ in range(2)] == [200, 200]
         limited = _import(api, two)
@@ -147,7 +128,7 @@ def test_a_busy_import_queue_processes_batches_one_at_a_time():
     assert behaviour_from(parse_args(["--import-queue-seconds", "2"])).import_queue_seconds == 2
     with Sandbox(seed="empty", rate_limit=None, api_key="k", import_delay=0.01,
                  behaviour=AccountBehaviour(import_queue_seconds=0.4)) as sb:
-        api = Api(sb)
+        api = Client(sb)
         started = time.monotonic()
         ids = [_import(api, [{"email": f"q{i}@x.io"}, {"email": f"r{i}@x.io"}]).json()[
             "batchId"] for i in range(3)]
@@ -160,7 +141,7 @@ def test_a_busy_import_queue_processes_batches_one_at_a_time():
         assert done_at[0] >= 0.35 and done_at[2] >= 1.15  # 0.4 s apart, in order
 
 
-def _currency_field(api: Api) -> str:
+def _currency_field(api: Client) -> str:
     meta = api.get("accountCustomFieldMeta").json()["accountCustomFieldMeta"]
     return next(m["id"] for m in meta if m["fieldType"] == "currency")
 
