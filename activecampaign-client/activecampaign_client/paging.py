@@ -16,6 +16,7 @@ ignores ``offset``. ``PageGuard`` stops on the first of:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from activecampaign_client.errors import ActiveCampaignError
@@ -55,13 +56,18 @@ class PageGuard:
         self.max_pages = max_pages
         self.pages = 0
         self.more = True
+        self.repeated = False  # the endpoint answered the same page twice (ignores offset)
+        self.first_page_size: int | None = None
         self._previous: tuple[Any, ...] | None = None
 
     def page(self, items: list[Any], total: int | None = None, offset: int = 0) -> list[Any]:
         """Record one page; set ``more``; return its items (none if it repeats the last)."""
         self.pages += 1
+        if self.first_page_size is None:
+            self.first_page_size = len(items)
         fingerprint = _fingerprint(items)
         if items and fingerprint == self._previous:
+            self.repeated = True
             LOGGER.warning("%s: page %d repeats the previous page (the endpoint ignores "
                            "offset); stopping there", self.what, self.pages)
             self.more = False
@@ -75,3 +81,22 @@ class PageGuard:
                 "without reaching the end (meta.total missing or never reached). Narrow the "
                 "request (a filter or a smaller source) or report the endpoint.")
         return items
+
+
+Get = Callable[[str, dict[str, Any]], Any]
+
+
+def offset_pages(get: Get, path: str, list_key: str, params: Mapping[str, Any] | None = None,
+                 page_size: int = PAGE_SIZE, guard: PageGuard | None = None,
+                 ) -> Iterator[list[Any]]:
+    """The pages (items to keep) of a ``limit``/``offset`` collection, under ``PageGuard``.
+
+    ``get(path, params)`` sends one request and returns the parsed body (the session's
+    ``get``, or the tap's). Pass a ``guard`` to look at it afterwards (``repeated``).
+    """
+    guard = guard or PageGuard(f"GET /{path}", page_size)
+    while guard.more:
+        offset = guard.pages * page_size
+        body = get(path, {**(params or {}), "limit": page_size, "offset": offset})
+        items = body.get(list_key) if isinstance(body, dict) else body
+        yield guard.page(items if isinstance(items, list) else [], total_of(body), offset)

@@ -58,3 +58,29 @@ def test_hard_cap_raises_a_clear_error() -> None:
 ])
 def test_total_of_reads_string_int_or_missing(body: object, expected: int | None) -> None:
     assert total_of(body) == expected
+
+
+def test_offset_pages_reads_every_page_once_and_stops_on_total() -> None:
+    from activecampaign_client.paging import offset_pages
+
+    calls: list[dict] = []
+
+    def get(path: str, params: dict) -> dict:
+        calls.append(params)
+        start = params["offset"]
+        return {"tags": rows(start + 1, min(10, 25 - start)), "meta": {"total": "25"}}
+
+    pages = list(offset_pages(get, "tags", "tags", {"search": "x"}, page_size=10))
+    assert [len(p) for p in pages] == [10, 10, 5]
+    assert [c["offset"] for c in calls] == [0, 10, 20]
+    assert all(c["search"] == "x" and c["limit"] == 10 for c in calls)
+
+
+def test_offset_pages_on_an_endpoint_that_ignores_offset_reads_one_page() -> None:
+    from activecampaign_client.paging import offset_pages
+
+    guard = PageGuard("accountCustomFieldData", page_size=10)
+    pages = list(offset_pages(lambda path, params: [*rows(1, 10)], "x", "x", page_size=10,
+                              guard=guard))
+    assert [len(p) for p in pages] == [10, 0]
+    assert guard.repeated and guard.first_page_size == 10
