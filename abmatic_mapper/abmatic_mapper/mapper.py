@@ -30,10 +30,11 @@ from abmatic_mapper.mapping import (
     push_schema_for,
     without,
 )
-from abmatic_mapper.modes import PASS, merge_with_store, operation_outcome
+from abmatic_mapper.modes import merge_with_store
 from abmatic_mapper.runtime import DedupeBuffer, RejectsFile, RunStats
 from abmatic_mapper.settings import CONFIG_SCHEMA, Settings, SettingsError, parse_settings
 from abmatic_mapper.store import Store, read_store
+from activecampaign_client.sync_rules import PASS, operation_outcome
 
 _MAX_REJECT_LOGS = 100
 # key field (for reject messages) per input stream

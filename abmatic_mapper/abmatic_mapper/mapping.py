@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import abmatic_mapper.model as model
-from abmatic_mapper.modes import DONT_SYNC, OVERWRITE
 from abmatic_mapper.settings import (
     UNMAPPED_IMPORT,
     CustomFieldMap,
@@ -18,6 +17,7 @@ from abmatic_mapper.settings import (
     snake_case,
 )
 from activecampaign_client import blank_to_none, is_valid_email, normalize_domain, normalize_email
+from activecampaign_client.sync_rules import DONT_SYNC, OVERWRITE
 
 # ---------------------------------------------------------------------------------------------
 # value helpers

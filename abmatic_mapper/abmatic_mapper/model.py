@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from abmatic_mapper.modes import DONT_SYNC, FILL, OVERWRITE
+from activecampaign_client.sync_rules import DONT_SYNC, FILL, OVERWRITE
 
 IMPORT = "import"
 PUSH = "push"

@@ -1,56 +1,15 @@
-"""Sync modes and operations: the pure rules that decide what crosses and which value wins.
+"""The mapper's merge of a record with its Abmatic store row, field by field.
 
-A mode is per field and per direction:
-
-- ``dont_sync``: the field never crosses (the mapper removes it).
-- ``fill``: written only where the destination's current value is empty (null, ``""``, absent,
-  an empty list or object).
-- ``overwrite``: the latest source value wins; a null source value never erases a destination
-  value unless ``clear_on_null`` is set for the field.
+The rules themselves (mode names, emptiness, which value wins, operations) live once in
+``activecampaign_client.sync_rules``; this module only applies them to a whole row and to the
+``custom_fields`` object key by key.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-DONT_SYNC = "dont_sync"
-FILL = "fill"
-OVERWRITE = "overwrite"
-MODES = (DONT_SYNC, FILL, OVERWRITE)
-
-CREATE = "create"
-UPDATE = "update"
-
-# Outcomes of the operations check.
-PASS = "pass"
-SKIP_CREATE_OFF = "skipped_create_off"  # new key, create disabled
-SKIP_UPDATE_OFF = "skipped_update_off"  # existing key, update disabled
-
-
-def is_empty(value: Any) -> bool:
-    """True for values a ``fill`` may replace: None, blank strings, empty lists/objects."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, (list, dict, tuple)):
-        return len(value) == 0
-    return False
-
-
-def resolve(mode: str, source: Any, destination: Any, clear_on_null: bool = False) -> Any:
-    """The value the destination should hold after the sync of one field.
-
-    ``destination`` is the current destination value (None when absent).
-    """
-    if mode == DONT_SYNC:
-        return destination
-    if mode == FILL:
-        return source if is_empty(destination) else destination
-    # overwrite
-    if source is None and not clear_on_null:
-        return destination
-    return source
+from activecampaign_client.sync_rules import DONT_SYNC, OVERWRITE, resolve
 
 
 def resolve_object(
@@ -73,13 +32,6 @@ def resolve_object(
             continue
         merged[key] = resolve(mode, value, merged.get(key), key in clear_on_null)
     return merged
-
-
-def operation_outcome(exists: bool, create: bool, update: bool) -> str:
-    """Whether a record may be written given whether its key already exists."""
-    if exists:
-        return PASS if update else SKIP_UPDATE_OFF
-    return PASS if create else SKIP_CREATE_OFF
 
 
 def merge_with_store(

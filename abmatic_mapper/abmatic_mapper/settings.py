@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import abmatic_mapper.model as model
-from abmatic_mapper.modes import CREATE, DONT_SYNC, FILL, MODES, UPDATE
+from activecampaign_client.sync_rules import DONT_SYNC, FILL, MODES, OPERATIONS
 
 UNMAPPED_IMPORT = "import"
 UNMAPPED_IGNORE = "ignore"
@@ -277,7 +277,7 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
     if unmapped not in UNMAPPED_CHOICES:
         errors.append(_one_of("unmapped_custom_fields", unmapped, UNMAPPED_CHOICES))
 
-    operations = {s: {CREATE: True, UPDATE: True} for s in OPERATION_OBJECTS}
+    operations = {s: dict.fromkeys(OPERATIONS, True) for s in OPERATION_OBJECTS}
     raw_ops = config.get("operations") or {}
     if not isinstance(raw_ops, Mapping):
         errors.append(f"operations: must be an object, got {_q(raw_ops)}")
@@ -292,8 +292,8 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
             errors.append(f'{opath}: must be {{"create": bool, "update": bool}}, got {_q(ops)}')
             continue
         for op, flag in ops.items():
-            if op not in (CREATE, UPDATE):
-                errors.append(_one_of(f"{opath}", op, (CREATE, UPDATE)))
+            if op not in OPERATIONS:
+                errors.append(_one_of(f"{opath}", op, OPERATIONS))
             elif not isinstance(flag, bool):
                 errors.append(f"{opath}.{op}: {_q(flag)} must be true or false")
             else:

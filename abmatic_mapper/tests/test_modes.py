@@ -1,10 +1,11 @@
-"""The pure sync-mode and operation rules."""
+"""The sync rules as the mapper applies them (the rules: activecampaign_client.sync_rules)."""
 
 from __future__ import annotations
 
 import pytest
 
-from abmatic_mapper.modes import (
+from abmatic_mapper.modes import merge_with_store, resolve_object
+from activecampaign_client.sync_rules import (
     DONT_SYNC,
     FILL,
     OVERWRITE,
@@ -12,10 +13,8 @@ from abmatic_mapper.modes import (
     SKIP_CREATE_OFF,
     SKIP_UPDATE_OFF,
     is_empty,
-    merge_with_store,
     operation_outcome,
     resolve,
-    resolve_object,
 )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import abmatic_mapper.model as model
-from abmatic_mapper.modes import FILL, OVERWRITE
 from abmatic_mapper.settings import SettingsError, parse_settings
+from activecampaign_client.sync_rules import FILL, OVERWRITE
 
 
 def test_empty_config_applies_the_model_default_mapping():
