@@ -25,6 +25,38 @@ DEFAULT_JOIN_MEMORY_KEYS = 10_000
 
 _MODES_TEXT = ", ".join(MODES)
 
+# Shapes only (so --about documents them); parse_settings checks meaning, with exact paths,
+# before the SDK validates against this schema, so its messages are the ones users see.
+_MODE: dict[str, Any] = {"type": "string", "enum": list(MODES)}
+
+
+def _custom_field_map(obj: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": f"{obj}: ActiveCampaign custom field title -> Abmatic key.",
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "string", "description": "Abmatic key (mode fill)"},
+                {"type": "object",
+                 "properties": {"key": {"type": "string"}, "mode": _MODE},
+                 "required": ["key"]},
+            ],
+        },
+    }
+
+
+def _operations(obj: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": f"Operations on {obj}.",
+        "properties": {
+            op: {"type": "boolean", "default": True,
+                 "description": f"{op.capitalize()} {obj} (default true)."}
+            for op in OPERATIONS
+        },
+    }
+
+
 CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -39,12 +71,14 @@ CONFIG_SCHEMA: dict[str, Any] = {
         },
         "field_modes": {
             "type": "object",
+            "additionalProperties": _MODE,
             "title": "Field modes",
             "description": 'Overrides of the default mode, keyed "<abmatic stream>.<abmatic '
             f'field>" -> one of {_MODES_TEXT}. Example: {{"contacts.first_name": "overwrite"}}.',
         },
         "custom_fields": {
             "type": "object",
+            "properties": {o: _custom_field_map(o) for o in CUSTOM_FIELD_OBJECTS},
             "title": "Custom fields",
             "description": "Per object (`contacts`, `accounts`, `opportunities`): ActiveCampaign "
             'custom field title -> Abmatic key, either "key" (mode fill) or {"key": "...", '
@@ -63,6 +97,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
         },
         "operations": {
             "type": "object",
+            "properties": {o: _operations(o) for o in OPERATION_OBJECTS},
             "title": "Operations",
             "description": 'Per object: {"create": true|false, "update": true|false}, both '
             'default true. Example: {"contacts": {"create": false}} = update only.',

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import abmatic_mapper.model as model
-from abmatic_mapper.settings import SettingsError, parse_settings
-from activecampaign_client.sync_rules import FILL, OVERWRITE
+from abmatic_mapper.settings import CONFIG_SCHEMA, SettingsError, parse_settings
+from activecampaign_client.sync_rules import FILL, MODES, OPERATIONS, OVERWRITE
 
 
 def test_empty_config_applies_the_model_default_mapping():
@@ -66,3 +66,27 @@ def test_every_model_field_accepts_every_mode_override(stream, field):
     for mode in ("dont_sync", "fill", "overwrite"):
         s = parse_settings({"field_modes": {f"{stream}.{field}": mode}})
         assert s.modes[stream][field] == mode
+
+
+def test_the_schema_declares_modes_operations_and_custom_field_entries():
+    """--about documents the shapes; the enums are sync_rules' own (one spelling)."""
+    props = CONFIG_SCHEMA["properties"]
+    assert props["field_modes"]["additionalProperties"]["enum"] == list(MODES)
+    entry = props["custom_fields"]["properties"]["contacts"]["additionalProperties"]["anyOf"]
+    assert [e["type"] for e in entry] == ["string", "object"]
+    assert entry[1]["properties"]["mode"]["enum"] == list(MODES)
+    ops = props["operations"]["properties"]["accounts"]["properties"]
+    assert list(ops) == list(OPERATIONS)
+    assert all(o["type"] == "boolean" for o in ops.values())
+
+
+def test_the_schema_accepts_what_the_settings_accept():
+    import jsonschema
+
+    config = {"field_modes": {"contacts.first_name": "overwrite"},
+              "custom_fields": {"contacts": {"Lead Score": {"key": "engagement_score",
+                                                            "mode": "overwrite"},
+                                             "Industry": "industry"}},
+              "operations": {"contacts": {"create": False}}}
+    parse_settings(config)
+    jsonschema.validate(config, CONFIG_SCHEMA)
