@@ -27,9 +27,6 @@ class Api(ContactRoutes, FieldRoutes, AccountRoutes, CustomFieldRoutes, DealRout
     def __init__(self, store: Store, behaviour: AccountBehaviour | None = None) -> None:
         super().__init__(store, behaviour)
         self.register_contacts()
-        self.register_fields()
-        self.register_accounts()
         self.register_custom_fields()
-        self.register_deals()
-        self.register_lists_tags()
+        self.register_routes()
         self.register_generic()  # after the special routes: /users/me before /users/{id}

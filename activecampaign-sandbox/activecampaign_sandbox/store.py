@@ -8,7 +8,6 @@ any read or write; every write bumps ``version``, which invalidates the query ca
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import threading
 from collections.abc import Callable, Iterable
@@ -20,73 +19,12 @@ from activecampaign_sandbox.clock import (
     iso,
     naive_local,
     now_ts,
-    parse_filter_time,
     parse_iso,
 )
+from activecampaign_sandbox.contact_query import CONTACT_FILTERS, match_contacts
+from activecampaign_sandbox.table import Obj, Table
 
-Obj = dict[str, Any]
 Params = dict[str, list[str]]
-
-
-class Table:
-    """One collection: id -> object, ids ascending, optional equality indexes on fields."""
-
-    def __init__(self, name: str, indexed: Iterable[str] = ()) -> None:
-        self.name = name
-        self.rows: dict[int, Obj] = {}
-        self.ids: list[int] = []
-        self.next_id = 1
-        self.index: dict[str, dict[str, set[int]]] = {f: {} for f in indexed}
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def insert(self, obj: Obj) -> Obj:
-        oid = self.next_id
-        self.next_id += 1
-        obj["id"] = str(oid)
-        self.rows[oid] = obj
-        self.ids.append(oid)
-        for field, idx in self.index.items():
-            idx.setdefault(str(obj.get(field)), set()).add(oid)
-        return obj
-
-    def get(self, oid: Any) -> Obj | None:
-        try:
-            return self.rows.get(int(oid))
-        except (TypeError, ValueError):
-            return None
-
-    def update(self, oid: int, changes: Obj) -> Obj:
-        obj = self.rows[oid]
-        for field, idx in self.index.items():
-            if field in changes and str(changes[field]) != str(obj.get(field)):
-                idx.get(str(obj.get(field)), set()).discard(oid)
-                idx.setdefault(str(changes[field]), set()).add(oid)
-        obj.update(changes)
-        return obj
-
-    def delete(self, oid: int) -> Obj | None:
-        obj = self.rows.pop(oid, None)
-        if obj is None:
-            return None
-        pos = bisect.bisect_left(self.ids, oid)
-        if pos < len(self.ids) and self.ids[pos] == oid:
-            del self.ids[pos]
-        for field, idx in self.index.items():
-            idx.get(str(obj.get(field)), set()).discard(oid)
-        return obj
-
-    def where(self, field: str, value: Any) -> list[int]:
-        """Ids (ascending) of the objects whose ``field`` equals ``value`` (compared as text)."""
-        if field in self.index:
-            return sorted(self.index[field].get(str(value), ()))
-        text = str(value)
-        return [oid for oid in self.ids if str(self.rows[oid].get(field)) == text]
-
-    def first_where(self, field: str, value: Any) -> Obj | None:
-        found = self.where(field, value)
-        return self.rows[found[0]] if found else None
 
 
 TABLE_INDEXES: dict[str, tuple[str, ...]] = {
@@ -412,89 +350,7 @@ class Store:
         contacts = self.tables["contacts"]
         if not key:
             return contacts.ids
-        return self.cached(("contacts", *key), lambda: self._match_contacts(params))
-
-    def _match_contacts(self, params: Params) -> list[int]:
-        contacts = self.tables["contacts"]
-        candidates: set[int] | None = None
-
-        def narrow(found: Iterable[int]) -> None:
-            nonlocal candidates
-            found_set = set(found)
-            candidates = found_set if candidates is None else candidates & found_set
-
-        def one(name: str) -> str | None:
-            values = params.get(name)
-            return values[-1] if values else None
-
-        status = one("status")
-        status_value = status if status not in (None, "", "-1") else None
-        email = one("email")
-        if email is not None and email != "":
-            cid = self.email_index.get(email.strip().lower())
-            narrow([cid] if cid is not None else [])
-        ids_values = params.get("ids[]", []) + params.get("ids", [])
-        if ids_values:
-            wanted: set[int] = set()
-            for chunk in ids_values:
-                wanted.update(int(p) for p in chunk.split(",") if p.strip().isdigit())
-            narrow(wanted)
-        listid = one("listid")
-        if listid not in (None, "", "0"):
-            links = self.tables["contactLists"]
-            narrow(int(links.rows[o]["contact"]) for o in links.where("list", listid)
-                   if status_value is None or links.rows[o]["status"] == status_value)
-        elif status_value is not None:
-            links = self.tables["contactLists"]
-            narrow(int(o["contact"]) for o in links.rows.values() if o["status"] == status_value)
-        tagid = one("tagid")
-        if tagid not in (None, "", "0"):
-            tags = self.tables["contactTags"]
-            narrow(int(tags.rows[o]["contact"]) for o in tags.where("tag", tagid))
-        seriesid = one("seriesid")
-        if seriesid not in (None, "", "0"):
-            runs = self.tables["contactAutomations"]
-            narrow(int(runs.rows[o]["contact"]) for o in runs.where("seriesid", seriesid))
-        segmentid = one("segmentid")
-        if segmentid not in (None, "", "0"):
-            narrow(self.contacts_in_segment(int(segmentid)) if segmentid.isdigit() else [])
-
-        checks: list[Callable[[int], bool]] = []
-        email_like = one("email_like")
-        if email_like:
-            needle = email_like.lower()
-            checks.append(lambda c: needle in contacts.rows[c]["email"].lower())
-        phone = one("phone")
-        if phone:
-            checks.append(lambda c: contacts.rows[c]["phone"].startswith(phone))
-        search = one("search")
-        if search:
-            needle_s = search.lower()
-
-            def searched(c: int) -> bool:
-                o = contacts.rows[c]
-                hay = " ".join((o["firstName"], o["lastName"], o["email"], o["phone"],
-                                o["orgname"])).lower()
-                full = f"{o['firstName']} {o['lastName']}".lower()
-                return needle_s in hay or needle_s in full
-
-            checks.append(searched)
-        times = self.contact_times
-        for name, slot, after in (("created_after", 0, True), ("created_before", 0, False),
-                                  ("updated_after", 1, True), ("updated_before", 1, False)):
-            raw = one(f"filters[{name}]")
-            if not raw:
-                continue
-            bound = parse_filter_time(raw)
-            if bound is None:
-                continue  # an unreadable date is ignored like an unknown filter [U]
-            checks.append(_time_check(times, slot, bound, after))
-
-        pool: Iterable[int] = contacts.ids if candidates is None else sorted(
-            c for c in candidates if c in contacts.rows)
-        if not checks:
-            return list(pool)
-        return [c for c in pool if all(check(c) for check in checks)]
+        return self.cached(("contacts", *key), lambda: match_contacts(self, params))
 
     # ---- generic queries ---------------------------------------------------------------------
     def query_table(self, name: str, filters: dict[str, str],
@@ -523,19 +379,5 @@ class Store:
 
         return self.cached((name, tuple(sorted(filters.items())), *predicate_key), compute)
 
-
-def _time_check(times: dict[int, list[float]], slot: int, bound: float,
-                after: bool) -> Callable[[int], bool]:
-    """Inclusive bound on a contact's cdate (slot 0) or udate (slot 1)."""
-    if after:
-        return lambda c: times[c][slot] >= bound
-    return lambda c: times[c][slot] <= bound
-
-
-CONTACT_FILTERS = frozenset({
-    "email", "email_like", "listid", "tagid", "segmentid", "seriesid", "status", "ids[]", "ids",
-    "search", "phone", "filters[created_after]", "filters[created_before]",
-    "filters[updated_after]", "filters[updated_before]",
-})
 
 __all__ = ["Obj", "Params", "Store", "Table", "multi_value", "parse_iso"]
