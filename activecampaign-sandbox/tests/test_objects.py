@@ -239,3 +239,24 @@ def test_contact_automations_enrol_and_unknown_is_403(ac):
 def test_users(shared):
     assert shared.get("users/me").json()["user"]["username"] == "admin"
     assert shared.get("users").json()["meta"]["total"] == "1"
+
+
+def test_every_seeded_object_carries_the_id_and_timestamps_its_table_row_names(shared):
+    """OBJECTS (activecampaign_client) is the one table of objects: the sandbox answers with
+    its list key, wrapper key and the id / created / updated fields it names."""
+    from activecampaign_client.objects import OBJECTS
+
+    for name, obj in OBJECTS.items():
+        if name in ("fieldOptions", "fieldRels"):
+            continue  # no list route of their own (they come with /fields)
+        body = shared.get(obj.path, limit=1).json()
+        assert ("meta" in body) is obj.has_meta, name
+        row = body[obj.list_key][0]
+        assert {obj.id_field, obj.created, obj.updated} - {None} <= set(row), name
+        one = shared.get(f"{obj.path}/{row[obj.id_field]}").json()
+        assert one[obj.singular_key][obj.id_field] == row[obj.id_field], name
+        missing = shared.get(f"{obj.path}/999999")
+        assert missing.status_code == 404, name
+        if obj.model:
+            assert missing.json() == {
+                "message": f"No Result found for {obj.model} with id 999999"}, name
