@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any
+
+from activecampaign_client.jsonl import JsonLinesFile
 
 COUNTERS = ("in", "out", "rejected", "merged", "skipped_create_off", "skipped_update_off")
 
@@ -66,13 +66,21 @@ class DedupeBuffer:
 
 
 class RejectsFile:
-    """JSON lines of rejected records; the file is created on the first reject."""
+    """JSON lines of rejected records; the file is created on the first reject.
+
+    The mapper's entries name the direction and the key field (no personal data in logs);
+    the target's carry the outcome and the x-sync its replay needs; both keep ``record``
+    (replayed) or ``raw`` (an unreadable line, skipped by replay). See the READMEs.
+    """
 
     def __init__(self, path: str, direction: str) -> None:
         self.path = path
         self.direction = direction
-        self._fh: TextIO | None = None
-        self.count = 0
+        self.file = JsonLinesFile(path)
+
+    @property
+    def count(self) -> int:
+        return self.file.lines
 
     def write(
         self,
@@ -108,14 +116,7 @@ class RejectsFile:
         })
 
     def _write(self, line: dict[str, Any]) -> None:
-        if self._fh is None:
-            parent = os.path.dirname(os.path.abspath(self.path))
-            os.makedirs(parent, exist_ok=True)
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-        self._fh.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
-        self.count += 1
+        self.file.write(line)
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        self.file.close()

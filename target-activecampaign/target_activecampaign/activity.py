@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
 from collections import Counter
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from activecampaign_client.jsonl import JsonLinesFile
 
 OUTCOMES = ("created", "updated", "unchanged", "skipped", "rejected", "failed")
 
@@ -23,40 +22,11 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class JsonLines:
-    """Append-only JSON-lines file, opened on first write (nothing is created for a clean run)."""
-
-    def __init__(self, path: str | None) -> None:
-        self.path = Path(path) if path else None
-        self._fh: IO[str] | None = None
-        self._lock = threading.Lock()
-        self.lines = 0
-
-    def write(self, obj: dict[str, Any]) -> None:
-        if self.path is None:
-            return
-        with self._lock:
-            if self._fh is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fh = self.path.open("a", encoding="utf-8")
-            self._fh.write(json.dumps(obj, default=str, ensure_ascii=False) + "\n")
-            self.lines += 1
-
-    def flush(self) -> None:
-        if self._fh is not None:
-            self._fh.flush()
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-
-
 class ActivityLog:
     """The product's activity table: timestamp, type, object, key, message (+ changes)."""
 
     def __init__(self, path: str | None, *, dry_run: bool = False) -> None:
-        self.file = JsonLines(path)
+        self.file = JsonLinesFile(path)
         self.dry_run = dry_run
         self.counts: dict[str, Counter[str]] = {}
         self.warnings = 0
@@ -113,7 +83,7 @@ class RejectsFile:
     target_activecampaign.replay``."""
 
     def __init__(self, path: str | None) -> None:
-        self.file = JsonLines(path)
+        self.file = JsonLinesFile(path)
 
     def write(self, stream: str, record: dict[str, Any], reason: str, outcome: str,
               x_sync: dict[str, Any] | None, *, line: int | None = None) -> None:

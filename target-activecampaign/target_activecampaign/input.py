@@ -13,22 +13,22 @@ from collections import Counter
 from collections.abc import Callable
 
 from singer_sdk.io_base import SingerReader
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.singerlib.json import deserialize_json
+
+from activecampaign_client.jsonl import SingerLines
 
 if t.TYPE_CHECKING:
     from jsonschema import ValidationError
 
-BadLineHandler = Callable[[int, str, str], None]
 
+class LineReader(SingerLines[str], SingerReader):
+    """The SDK's reader with the client's line reader: lines counted, an unreadable line goes
+    to ``on_bad_line`` (line number, reason, raw text) instead of stopping the run with a
+    traceback. Numbers keep the SDK's decoding (floats as Decimal)."""
 
-class LineReader(SingerReader):
-    """The SDK's reader, counting lines; an unreadable line goes to ``on_bad_line`` (line
-    number, reason, raw text) instead of stopping the run with a traceback."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.line_number = 0
-        self.on_bad_line: BadLineHandler | None = None
+    invalid_line = InvalidInputLine
+    decode = staticmethod(deserialize_json)
 
     def process_lines(
         self,
@@ -36,23 +36,8 @@ class LineReader(SingerReader):
         callbacks: dict[str, Callable[[dict], None]],
     ) -> t.Counter[str]:
         stats: Counter[str] = Counter()
-        for line in file_input or self.default_input:
-            self.line_number += 1
-            if not line.strip():
-                continue
-            self._current_message = line
-            try:
-                message = deserialize_json(line)
-            except ValueError as exc:
-                self._bad(line, f"not valid JSON ({exc})")
-                continue
-            if not isinstance(message, dict):
-                self._bad(line, "not a JSON object (a Singer message is an object)")
-                continue
-            kind = message.get("type")
-            if kind is None:
-                self._bad(line, 'missing "type" (SCHEMA, RECORD, STATE, ...)')
-                continue
+        for message in self.messages(file_input or self.default_input):
+            kind = message["type"]
             callback = callbacks.get(kind)
             if callback is None:
                 self._process_unknown_message(message)
@@ -61,12 +46,8 @@ class LineReader(SingerReader):
             stats[kind] += 1
         return stats
 
-    def _bad(self, line: str, reason: str) -> None:
-        if self.on_bad_line is None:
-            from singer_sdk.singerlib.exceptions import InvalidInputLine
-
-            raise InvalidInputLine(f"Input line {self.line_number} is {reason}.")
-        self.on_bad_line(self.line_number, reason, line.rstrip("\r\n"))
+    def bad_line(self, reason: str, line: str) -> None:
+        super().bad_line(reason, line.rstrip("\r\n"))
 
 
 def describe_invalid(error: ValidationError | None, fallback: str) -> tuple[str, str]:
