@@ -15,7 +15,12 @@ import typing as t
 from collections import Counter
 
 import msgspec
-from singer_sdk.singerlib.encoding.base import GenericSingerReader, GenericSingerWriter
+import singer_sdk.singerlib as singer
+from singer_sdk.singerlib.encoding.base import (
+    GenericSingerReader,
+    GenericSingerWriter,
+    SingerMessageType,
+)
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from activecampaign_client.jsonl import NOT_AN_OBJECT, SingerLines
@@ -31,7 +36,7 @@ class FastReader(SingerLines[bytes], GenericSingerReader[bytes]):
     record (else it is a bad line, like any unreadable one)."""
 
     invalid_line = InvalidInputLine
-    decode = staticmethod(_decoder.decode)  # type: ignore[assignment]
+    decode = staticmethod(_decoder.decode)
 
     @property
     def default_input(self) -> t.IO[bytes]:
@@ -72,6 +77,22 @@ class FastReader(SingerLines[bytes], GenericSingerReader[bytes]):
         return stats
 
 
+class EncodedMessage(singer.Message):
+    """A Singer message the mapper has already encoded as one JSON line (no dict -> Message ->
+    dict round trip per record); ``to_dict`` decodes it for callers of the SDK hooks.
+    ``flush``: hand the output to stdout after this line (a STATE)."""
+
+    __slots__ = ("flush", "line")
+
+    def __init__(self, kind: SingerMessageType, line: bytes, flush: bool = False) -> None:
+        self.type = kind
+        self.line = line
+        self.flush = flush
+
+    def to_dict(self) -> dict[str, t.Any]:
+        return t.cast("dict[str, t.Any]", _decoder.decode(self.line))
+
+
 class FastWriter(GenericSingerWriter[bytes, t.Any]):
     """Buffers encoded Singer lines; ``flush`` hands them to the current stdout."""
 
@@ -80,11 +101,18 @@ class FastWriter(GenericSingerWriter[bytes, t.Any]):
         self._buf = bytearray()
 
     def serialize_message(self, message: t.Any) -> bytes:
+        if isinstance(message, EncodedMessage):
+            return message.line
         payload = message.to_dict() if hasattr(message, "to_dict") else message
         return encode(payload) + b"\n"
 
     def write_message(self, message: t.Any) -> None:
-        self.write_line(self.serialize_message(message))
+        if isinstance(message, EncodedMessage):
+            self.write_line(message.line)
+            if message.flush:
+                self.flush()
+        else:
+            self.write_line(self.serialize_message(message))
 
     def write_line(self, line: bytes) -> None:
         buf = self._buf

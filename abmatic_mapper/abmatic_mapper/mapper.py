@@ -5,15 +5,19 @@ from __future__ import annotations
 import sys
 import typing as t
 
-import msgspec
-import singer_sdk.singerlib as singer
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
+from singer_sdk.singerlib.encoding.base import SingerMessageType
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 import abmatic_mapper.model as model
-from abmatic_mapper.fastio import FastReader, FastWriter, encode
+from abmatic_mapper.fastio import EncodedMessage, FastReader, FastWriter, encode
 from abmatic_mapper.joins import JoinIndex
 from abmatic_mapper.mapping import (
     AccountLink,
@@ -37,6 +41,8 @@ from abmatic_mapper.store import Store, read_store
 from activecampaign_client.sync_rules import PASS, operation_outcome
 
 _MAX_REJECT_LOGS = 100
+RECORD, SCHEMA, STATE = SingerMessageType.RECORD, SingerMessageType.SCHEMA, SingerMessageType.STATE
+ACTIVATE_VERSION = SingerMessageType.ACTIVATE_VERSION
 # key field (for reject messages) per input stream
 _KEY_FIELDS = {
     model.IMPORT: {"contacts": "email", "accounts": "accountUrl", "deals": "id"},
@@ -73,6 +79,7 @@ class AbmaticMapper(InlineMapper):
         self._writer = t.cast("FastWriter", self.message_writer)
         self._reader = t.cast("FastReader", self.message_reader)
         self._schema_sent: set[str] = set()
+        self._out: list[EncodedMessage] = []  # lines produced by the message being mapped
         self._warned: set[tuple[str, str]] = set()
         self._record_prefix = {
             o: b'{"type":"RECORD","stream":' + encode(o) + b',"record":' for o in self.out_streams
@@ -132,11 +139,10 @@ class AbmaticMapper(InlineMapper):
     # ----------------------------------------------------------------------------- output
     def _emitter(self, out_stream: str) -> t.Callable[[dict[str, t.Any]], None]:
         prefix = self._record_prefix[out_stream]
-        write = self._writer.write_line
         counts = self.stats.streams[out_stream]
 
         def emit(record: dict[str, t.Any]) -> None:
-            write(prefix + encode(record) + b"}\n")
+            self._out.append(EncodedMessage(RECORD, prefix + encode(record) + b"}\n"))
             counts["out"] += 1
 
         return emit
@@ -153,10 +159,10 @@ class AbmaticMapper(InlineMapper):
         else:
             schema = push_schema_for(out_stream, plan)
             key = smodel.push_key or ""
-        self._writer.write_line(
-            encode({"type": "SCHEMA", "stream": out_stream, "schema": schema,
+        self._out.append(EncodedMessage(
+            SCHEMA, encode({"type": "SCHEMA", "stream": out_stream, "schema": schema,
                     "key_properties": [key]}) + b"\n"
-        )
+        ))
 
     def _flush_buffers(self) -> None:
         for buffer in self.buffers.values():
@@ -335,32 +341,46 @@ class AbmaticMapper(InlineMapper):
         self._accept(stream, result.record[key_field], result.record, False)
 
     # ----------------------------------------------------------------------------- messages
-    def _process_schema_message(self, message_dict: dict) -> None:
-        stream = message_dict.get("stream")
-        self.seen_streams.add(str(stream))
-        out = self._out_stream(str(stream))
-        if out is not None:
-            self._ensure_schema(out)
+    # The SDK's public hooks. Each returns the lines its message produced, already encoded
+    # (EncodedMessage): records come out when their dedupe buffer flushes, so one input
+    # message may yield none or thousands.
+    def _drain(self) -> list[EncodedMessage]:
+        out = self._out
+        if not out:
+            return []
+        self._out = []
+        return out
 
     def _out_stream(self, stream: str) -> str | None:
         if self.direction == model.IMPORT:
             return model.IMPORT_SOURCES.get(stream)
         return stream if stream in self.plans else None
 
-    def _process_record_message(self, message_dict: dict) -> None:
+    @override
+    def map_schema_message(self, message_dict: dict) -> list[EncodedMessage]:
+        stream = message_dict.get("stream")
+        self.seen_streams.add(str(stream))
+        out = self._out_stream(str(stream))
+        if out is not None:
+            self._ensure_schema(out)
+        return self._drain()
+
+    @override
+    def map_record_message(self, message_dict: dict) -> list[EncodedMessage]:
         stream = message_dict["stream"]
         handler = self._handlers.get(stream)
         if handler is None:
             self._warn_once(stream, "stream", "Stream %s is not used by the %s direction; its "
                             "records are ignored.", stream, self.direction)
             self.stats.add(stream, "in")
-            return
+            return []
         out = self._out_stream(stream) or stream
         if out in self.plans:
             self._ensure_schema(out)
         self.seen_streams.add(stream)
         self.stats.streams[out]["in"] += 1
         handler(message_dict["record"])
+        return self._drain()
 
     def _bad_line(self, line_number: int, reason: str, raw: bytes | str) -> None:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -369,31 +389,41 @@ class AbmaticMapper(InlineMapper):
         self.rejects.write_unreadable(line_number, message, text.rstrip("\r\n"))
         self.logger.error("%s (kept in %s).", message, self.rejects.path)
 
-    def _process_state_message(self, message_dict: dict) -> None:
-        # Mapped data first, then the bookmark, byte for byte.
+    @override
+    def map_state_message(self, message_dict: dict) -> list[EncodedMessage]:
+        # Mapped data first, then the bookmark, byte for byte; stdout is flushed after it.
         self._flush_buffers()
         if self.bad_lines:  # the bookmark may cover the unreadable line: do not advance it
             self._warn_once("", "state", "STATE messages are held back after an unreadable "
                             "input line, so the next run reads those records again.")
-            self._writer.flush()
-            return
+            out = self._drain()
+            if out:
+                out[-1].flush = True
+            return out
         line = self._reader.current_line
         if isinstance(line, str):
             line = line.encode()
         if line is None:
             line = encode(message_dict)
-        self._writer.write_line(line if line.endswith(b"\n") else line + b"\n")
-        self._writer.flush()
+        self._out.append(EncodedMessage(STATE, line if line.endswith(b"\n") else line + b"\n",
+                                        flush=True))
+        return self._drain()
 
-    def _process_activate_version_message(self, message_dict: dict) -> None:
+    @override
+    def map_activate_version_message(self, message_dict: dict) -> list[EncodedMessage]:
         out = self._out_stream(str(message_dict.get("stream")))
         if out is None:
-            return
+            return []
         self.buffers[out].flush()
-        self._writer.write_line(encode({**message_dict, "stream": out}) + b"\n")
+        self._out.append(EncodedMessage(
+            ACTIVATE_VERSION, encode({**message_dict, "stream": out}) + b"\n"))
+        return self._drain()
 
+    @override
     def process_endofpipe(self) -> None:
         self._flush_buffers()
+        for message in self._drain():
+            self.write_message(message)
         self._writer.flush()
         self.rejects.close()
         for index in (self.account_index, self.link_index, self.list_members,
@@ -417,42 +447,3 @@ class AbmaticMapper(InlineMapper):
         except InvalidInputLine as exc:
             cls.logger.error("%s", exc)
             sys.exit(1)
-
-    # ----------------------------------------------------------------------------- SDK API
-    # The SDK's abstract per-message API, used by callers that drive the mapper message by
-    # message. The CLI path above writes directly (no Message objects) for speed.
-    def _collect(self, fn: t.Callable[[dict], None], message_dict: dict) -> list[dict]:
-        writer = self._writer
-        saved = bytes(writer._buf)
-        writer._buf.clear()
-        fn(message_dict)
-        produced = bytes(writer._buf)
-        writer._buf[:] = saved
-        return [msgspec.json.decode(line) for line in produced.splitlines() if line]
-
-    def map_schema_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        return [_as_message(m) for m in self._collect(self._process_schema_message,
-                                                      message_dict)]
-
-    def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        return [_as_message(m) for m in self._collect(self._process_record_message,
-                                                      message_dict)]
-
-    def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        self._flush_buffers()
-        return [singer.StateMessage(value=message_dict.get("value", {}))]
-
-    def map_activate_version_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        return [_as_message(m) for m in self._collect(self._process_activate_version_message,
-                                                      message_dict)]
-
-
-def _as_message(d: dict[str, t.Any]) -> singer.Message:
-    kind = d.get("type")
-    if kind == "SCHEMA":
-        return singer.SchemaMessage(d["stream"], d["schema"], d.get("key_properties"))
-    if kind == "RECORD":
-        return singer.RecordMessage(d["stream"], d["record"])
-    if kind == "ACTIVATE_VERSION":
-        return singer.ActivateVersionMessage(d["stream"], d["version"])
-    return singer.StateMessage(value=d.get("value", {}))

@@ -215,3 +215,20 @@ def test_currency_custom_fields_are_imported_in_major_units(mapper_run):
     assert acme["custom_fields"] == {"annual_revenue": 12500, "employees": "120"}
     deal = run.record("opportunities", "activecampaign_id", "300")
     assert deal["custom_fields"] == {"setup_fee": 199.99}
+
+
+def test_the_sdk_hooks_return_the_mapped_messages(tmp_path):
+    """Driven message by message through the public map_*_message hooks (no reader)."""
+    from abmatic_mapper.mapper import AbmaticMapper
+
+    mapper = AbmaticMapper(config={"rejects_path": str(tmp_path / "r.jsonl")})
+    schema = {"type": "SCHEMA", "stream": "contacts", "schema": {}, "key_properties": ["id"]}
+    assert [m.to_dict()["stream"] for m in mapper.map_schema_message(schema)] == ["contacts"]
+    record = {"type": "RECORD", "stream": "contacts",
+              "record": {"id": "1", "email": "Ada@Acme.com", "firstName": "Ada"}}
+    assert list(mapper.map_record_message(record)) == []  # buffered until a flush
+    state = {"type": "STATE", "value": {"bookmarks": {}}}
+    out = [m.to_dict() for m in mapper.map_state_message(state)]
+    assert [m["type"] for m in out] == ["RECORD", "STATE"]
+    assert out[0]["record"]["work_email"] == "ada@acme.com"
+    assert out[1] == state
