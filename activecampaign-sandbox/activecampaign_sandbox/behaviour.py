@@ -22,7 +22,7 @@ class AccountBehaviour:
     # (every row in each answer), "first" honours limit only, "offset" honours both.
     custom_field_paging: str = "all"
     # GET /contacts?segmentid= evaluates asynchronously (§11): this many calls after an
-    # evaluation starts answer without members (0 = synchronous). See segment_answer().
+    # evaluation starts answer without members (0 = synchronous). See segment_pending().
     segment_ready_after: int = 1
     # filters[created_*|updated_*] (timezone and granularity [U], §2/§9): "exact" honours
     # offsets to the second; "account-time" ignores any offset and reads the wall time in

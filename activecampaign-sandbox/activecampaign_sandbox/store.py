@@ -183,16 +183,21 @@ class Store:
         return True
 
     # ---- contact relations ---------------------------------------------------------------
+    def link_of(self, name: str, cid: int, key: str, value: Any) -> int | None:
+        """The id of the contact's first ``name`` row whose ``key`` is ``value``, else None."""
+        table = self.tables[name]
+        return next((oid for oid in table.where("contact", cid)
+                     if table.rows[oid][key] == str(value)), None)
+
     def set_field_value(self, cid: int, fid: int, value: Any, ts: float | None = None,
                         touch: bool = True) -> Obj:
         """Create or replace the contact's value of a custom field (upsert)."""
         ts = self.clock() if ts is None else ts
         table = self.tables["fieldValues"]
         text = multi_value(value)
-        existing = [oid for oid in table.where("contact", cid)
-                    if table.rows[oid]["field"] == str(fid)]
-        if existing:
-            obj = table.update(existing[0], {"value": text, "udate": iso(ts)})
+        existing = self.link_of("fieldValues", cid, "field", fid)
+        if existing is not None:
+            obj = table.update(existing, {"value": text, "udate": iso(ts)})
         else:
             obj = table.insert({"contact": str(cid), "field": str(fid), "value": text,
                                 "cdate": iso(ts), "udate": iso(ts), "created_by": None,
@@ -207,13 +212,12 @@ class Store:
         """Create or update the contact's membership of a list (1 active, 2 unsubscribed)."""
         ts = self.clock() if ts is None else ts
         table = self.tables["contactLists"]
-        existing = [oid for oid in table.where("contact", cid)
-                    if table.rows[oid]["list"] == str(lid)]
+        existing = self.link_of("contactLists", cid, "list", lid)
         stamp = {"status": str(status), "udate": iso(ts), "updated_timestamp": naive_local(ts)}
         if status == 2:
             stamp["unsubreason"] = ""
-        if existing:
-            obj = table.update(existing[0], stamp)
+        if existing is not None:
+            obj = table.update(existing, stamp)
         else:
             obj = table.insert({
                 "contact": str(cid), "list": str(lid), "form": None, "seriesid": "0",
@@ -271,12 +275,14 @@ class Store:
         self.dirty()
 
     # ---- accounts, tags -------------------------------------------------------------------
-    def account_by_name(self, name: str) -> Obj | None:
+    def by_name(self, name: str, table: str, key: str) -> Obj | None:
+        """The first object whose ``key`` equals ``name``, case-insensitively."""
         wanted = name.strip().lower()
-        for obj in self.tables["accounts"].rows.values():
-            if obj["name"].lower() == wanted:
-                return obj
-        return None
+        return next((o for o in self.tables[table].rows.values() if o[key].lower() == wanted),
+                    None)
+
+    def account_by_name(self, name: str) -> Obj | None:
+        return self.by_name(name, "accounts", "name")
 
     def new_account(self, name: str, url: str = "", ts: float | None = None,
                     owner: str = "1") -> Obj:
@@ -288,11 +294,7 @@ class Store:
         return obj
 
     def tag_by_name(self, name: str) -> Obj | None:
-        wanted = name.strip().lower()
-        for obj in self.tables["tags"].rows.values():
-            if obj["tag"].lower() == wanted:
-                return obj
-        return None
+        return self.by_name(name, "tags", "tag")
 
     def new_tag(self, name: str, description: str = "", ts: float | None = None) -> Obj:
         ts = self.clock() if ts is None else ts

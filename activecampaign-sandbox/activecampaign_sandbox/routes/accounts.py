@@ -61,9 +61,7 @@ class AccountRoutes(Routes):
     @route("POST", "/accounts")
     def accounts_create(self, req: Request) -> Answer:
         data = body_obj(req, "account") or {}
-        name = text(data.get("name")).strip()
-        if not name:
-            return unprocessable("field_missing", "Account name is required", "name")
+        name = self.required(data, "name", "Account name is required")
         if self.store.account_by_name(name) is not None:
             return unprocessable("duplicate", "Account name already exists", "name")
         problem = self._check_account_fields(data.get("fields"))
@@ -130,9 +128,7 @@ class AccountRoutes(Routes):
     @route("POST", "/accountContacts")
     def account_contacts_create(self, req: Request) -> Answer:
         data = body_obj(req, "accountContact") or {}
-        for attr in ("account", "contact"):
-            if to_int(data.get(attr)) is None:
-                return unprocessable("field_missing", f"{attr.capitalize()} is required", attr)
+        self.required_ids(data, ("account", "contact"), capitalized=True)
         aid, cid = int(data["account"]), int(data["contact"])
         if self.store["accounts"].get(aid) is None:
             return unprocessable("field_invalid", "Account does not exist", "account")

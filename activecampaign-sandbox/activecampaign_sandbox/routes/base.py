@@ -137,8 +137,27 @@ def text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def required(data: Obj, key: str, title: str) -> str:
+    """The stripped text of a required attribute, or ``Answered`` with its 422."""
+    value = text(data.get(key)).strip()
+    if not value:
+        raise Answered(unprocessable("field_missing", title, key))
+    return value
+
+
+def required_ids(data: Obj, attrs: tuple[str, ...], capitalized: bool = False) -> None:
+    """Each attribute holds an id, or ``Answered`` with the 422 of the first that does not."""
+    for attr in attrs:
+        if to_int(data.get(attr)) is None:
+            name = attr.capitalize() if capitalized else attr
+            raise Answered(unprocessable("field_missing", f"{name} is required", attr))
+
+
 class Routes:
     """The router and the generic handlers; resource mixins add the special routes."""
+
+    required = staticmethod(required)
+    required_ids = staticmethod(required_ids)
 
     def __init__(self, store: Store, behaviour: AccountBehaviour | None = None) -> None:
         self.store = store
@@ -226,18 +245,23 @@ class Routes:
         has_meta = OBJECTS[kind].has_meta
 
         def handler(req: Request) -> Answer:
-            filters = {}
-            for param, field_name in filter_map.items():
-                value = one(req.params, f"filters[{param}]")
-                if value not in (None, ""):
-                    filters[field_name] = self._filter_value(kind, field_name, value)
-            ids = self.store.query_table(kind, filters)
+            ids = self.store.query_table(kind, self.equal_filters(kind, req.params, filter_map))
             items, meta = self.page(req, kind, ids, has_meta=has_meta)
             body: Obj = {kind: items}
             if has_meta:
                 body["meta"] = meta
             return 200, body
         return handler
+
+    def equal_filters(self, kind: str, params: Params,
+                      filter_map: dict[str, str]) -> dict[str, str]:
+        """``filters[param]=value`` query parameters -> {stored field: value} (blank: none)."""
+        filters = {}
+        for param, field_name in filter_map.items():
+            value = one(params, f"filters[{param}]")
+            if value not in (None, ""):
+                filters[field_name] = self._filter_value(kind, field_name, value)
+        return filters
 
     @staticmethod
     def _filter_value(kind: str, field_name: str, value: str) -> str:

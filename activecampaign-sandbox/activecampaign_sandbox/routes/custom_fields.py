@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
+from activecampaign_client.objects import OBJECTS
 from activecampaign_sandbox.clock import naive_local
 from activecampaign_sandbox.envelopes import Answer, not_found_errors, to_int, unprocessable
-from activecampaign_sandbox.routes.base import (
-    FIELD_TYPES,
-    Handler,
-    Request,
-    Routes,
-    body_obj,
-    text,
-)
+from activecampaign_sandbox.routes.base import FIELD_TYPES, Handler, Request, Routes, body_obj
 from activecampaign_sandbox.seed import new_custom_meta
 from activecampaign_sandbox.store import Obj
 
@@ -50,12 +44,8 @@ class CustomFieldRoutes(Routes):
 
         def handler(req: Request) -> Answer:
             data = body_obj(req, singular) or {}
-            label = text(data.get("fieldLabel")).strip()
-            ftype = text(data.get("fieldType")).strip()
-            if not label:
-                return unprocessable("field_missing", "fieldLabel is required", "fieldLabel")
-            if not ftype:
-                return unprocessable("field_missing", "fieldType is required", "fieldType")
+            label = self.required(data, "fieldLabel", "fieldLabel is required")
+            ftype = self.required(data, "fieldType", "fieldType is required")
             if ftype not in FIELD_TYPES:
                 return unprocessable("field_invalid", "fieldType is invalid", "fieldType")
             ts = self.store.clock()
@@ -172,9 +162,9 @@ class CustomFieldRoutes(Routes):
         return handler
 
     def custom_data_update(self, kind: str) -> Handler:
-        table, singular = f"{kind}CustomFieldData", f"{kind}CustomFieldDatum"
-
         def handler(req: Request, oid: str) -> Answer:
+            table = f"{kind}CustomFieldData"
+            singular = OBJECTS[table].singular_key
             obj = self.find(table, oid)
             data = body_obj(req, singular) or {}
             problem = self._currency_problem(kind, {

@@ -14,11 +14,8 @@ class DealRoutes(Routes):
     @route("GET", "/deals")
     def deals_list(self, req: Request) -> Answer:
         params = self.dated(req.params)
-        filters = {}
-        for param in ("stage", "group", "status", "owner", "contact", "account"):
-            value = one(params, f"filters[{param}]")
-            if value not in (None, ""):
-                filters[param] = value
+        filters = self.equal_filters("deals", params, {p: p for p in (
+            "stage", "group", "status", "owner", "contact", "account")})
         bounds = []
         for name, stamp, after in (("created_after", "cdate", True),
                                    ("created_before", "cdate", False),
@@ -87,9 +84,7 @@ class DealRoutes(Routes):
     @route("POST", "/deals")
     def deals_create(self, req: Request) -> Answer:
         data = body_obj(req, "deal") or {}
-        title = text(data.get("title")).strip()
-        if not title:
-            return unprocessable("field_missing", "Deal title is required", "title")
+        title = self.required(data, "title", "Deal title is required")
         if to_int(data.get("value")) is None:
             return unprocessable("field_missing", "Deal value is required", "value")
         cid, aid = to_int(data.get("contact")), to_int(data.get("account"))
@@ -156,11 +151,8 @@ class DealRoutes(Routes):
 
     @route("GET", "/dealGroups")
     def deal_groups_list(self, req: Request) -> Answer:
-        filters = {}
-        title = one(req.params, "filters[title]")
-        if title:
-            filters["title"] = title
-        ids = self.store.query_table("dealGroups", filters)
+        ids = self.store.query_table("dealGroups", self.equal_filters(
+            "dealGroups", req.params, {"title": "title"}))
         items, meta = self.page(req, "dealGroups", ids)
         stages = [self.out(req, "dealStages", self.store["dealStages"].rows[s])
                   for g in items for s in self.store["dealStages"].where("group", g["id"])]
@@ -169,9 +161,7 @@ class DealRoutes(Routes):
     @route("POST", "/dealGroups")
     def deal_groups_create(self, req: Request) -> Answer:
         data = body_obj(req, "dealGroup") or {}
-        title = text(data.get("title")).strip()
-        if not title:
-            return unprocessable("field_missing", "Pipeline title is required", "title")
+        title = self.required(data, "title", "Pipeline title is required")
         ts = self.store.clock()
         group = self.store["dealGroups"].insert(new_group(title, ts))
         group["currency"] = text(data.get("currency") or "usd").lower()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from activecampaign_sandbox.clock import iso, naive_local
-from activecampaign_sandbox.envelopes import Answer, one, paging, to_int, unprocessable
+from activecampaign_sandbox.envelopes import Answer, paging, to_int, unprocessable
 from activecampaign_sandbox.routes.base import FIELD_TYPES, Request, Routes, body_obj, route, text
 from activecampaign_sandbox.seed import new_field, new_field_option, perstag_of
 from activecampaign_sandbox.store import Obj
@@ -31,11 +31,8 @@ class FieldRoutes(Routes):
 
     @route("GET", "/fields")
     def fields_list(self, req: Request) -> Answer:
-        filters = {}
-        perstag = one(req.params, "filters[perstag]")
-        if perstag:
-            filters["perstag"] = perstag
-        ids = self.store.query_table("fields", filters)
+        ids = self.store.query_table("fields", self.equal_filters(
+            "fields", req.params, {"perstag": "perstag"}))
         limit, offset = paging(req.params)
         rows = self.store["fields"].rows
         fields = [self._field_out(req, rows[i]) for i in ids[offset:offset + limit]]
@@ -51,12 +48,8 @@ class FieldRoutes(Routes):
     @route("POST", "/fields")
     def fields_create(self, req: Request) -> Answer:
         data = body_obj(req, "field") or {}
-        title = text(data.get("title")).strip()
-        kind = text(data.get("type")).strip()
-        if not title:
-            return unprocessable("field_missing", "Field title is required", "title")
-        if not kind:
-            return unprocessable("field_missing", "Field type is required", "type")
+        title = self.required(data, "title", "Field title is required")
+        kind = self.required(data, "type", "Field type is required")
         if kind not in FIELD_TYPES:
             return unprocessable("field_invalid", "Field type is invalid", "type")
         if self._field_title_taken(title):
@@ -131,22 +124,15 @@ class FieldRoutes(Routes):
 
     @route("GET", "/fieldValues")
     def field_values_list(self, req: Request) -> Answer:
-        filters = {}
-        for param, field_name in (("fieldid", "field"), ("contact", "contact"),
-                                  ("val", "value")):
-            value = one(req.params, f"filters[{param}]")
-            if value not in (None, ""):
-                filters[field_name] = value
-        ids = self.store.query_table("fieldValues", filters)
+        ids = self.store.query_table("fieldValues", self.equal_filters(
+            "fieldValues", req.params, {"fieldid": "field", "contact": "contact", "val": "value"}))
         items, meta = self.page(req, "fieldValues", ids)
         return 200, {"fieldValues": items, "meta": meta}
 
     @route("POST", "/fieldValues")
     def field_values_create(self, req: Request) -> Answer:
         data = body_obj(req, "fieldValue") or {}
-        for attr in ("contact", "field"):
-            if to_int(data.get(attr)) is None:
-                return unprocessable("field_missing", f"{attr} is required", attr)
+        self.required_ids(data, ("contact", "field"))
         cid, fid = int(data["contact"]), int(data["field"])
         self.find("contacts", cid)
         self.find("fields", fid)

@@ -13,9 +13,7 @@ class ListTagRoutes(Routes):
     @route("POST", "/lists")
     def lists_create(self, req: Request) -> Answer:
         data = body_obj(req, "list") or {}
-        name = text(data.get("name")).strip()
-        if not name:
-            return unprocessable("field_missing", "List name is required", "name")
+        name = self.required(data, "name", "List name is required")
         if not text(data.get("sender_reminder")).strip():
             return unprocessable("field_missing", "sender_reminder is required",
                                  "sender_reminder")
@@ -30,9 +28,7 @@ class ListTagRoutes(Routes):
     @route("POST", "/contactLists")
     def contact_lists_create(self, req: Request) -> Answer:
         data = body_obj(req, "contactList") or {}
-        for attr in ("list", "contact", "status"):
-            if to_int(data.get(attr)) is None:
-                return unprocessable("field_missing", f"{attr} is required", attr)
+        self.required_ids(data, ("list", "contact", "status"))
         lid, cid, status = int(data["list"]), int(data["contact"]), int(data["status"])
         self.find("contacts", cid)
         self.find("lists", lid)
