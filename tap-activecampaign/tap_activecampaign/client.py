@@ -12,8 +12,6 @@ The API key travels only in the ``Api-Token`` header and is never put into a mes
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import json
 import logging
 import random
@@ -26,6 +24,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
+from typing_extensions import override
 
 from activecampaign_client import OBJECTS, ApiUsage
 from activecampaign_client.errors import (
@@ -39,13 +38,13 @@ from activecampaign_client.errors import (
     retry_after_seconds,
 )
 from activecampaign_client.errors import RetriableAPIError as ACRetriableAPIError
-from activecampaign_client.paging import PageGuard, total_of
+from activecampaign_client.paging import PageGuard, offset_pages, total_of
 from tap_activecampaign.pagination import (
     PAGE_SIZE,
     ContactKeysetPaginator,
     ShortPageOffsetPaginator,
 )
-from tap_activecampaign.records import RecordShaper, to_utc_iso, zone
+from tap_activecampaign.records import RecordShaper, zone
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -114,7 +113,6 @@ class ActiveCampaignStream(RESTStream):
     """Base class: each concrete stream sets class attributes only."""
 
     #: key in ``activecampaign_client.OBJECTS`` (path and list key of the collection)
-    _tap: TapActiveCampaign
     ac_object: str = ""
     primary_keys = ("id",)
     #: the field holding a contact id, for streams limited to import-source members
@@ -126,6 +124,7 @@ class ActiveCampaignStream(RESTStream):
     max_attempts = 7
 
     def __init__(self, tap: t.Any) -> None:
+        self.ac_tap: TapActiveCampaign = tap  # ours: the SDK keeps its own in a private _tap
         super().__init__(
             tap=tap, schema=load_schema(self.name), path=f"/{OBJECTS[self.ac_object].path}"
         )
@@ -135,10 +134,12 @@ class ActiveCampaignStream(RESTStream):
     # -- connection ---------------------------------------------------------------------------
 
     @property
+    @override
     def url_base(self) -> str:
-        return self._tap.api_base
+        return self.ac_tap.api_base
 
     @property
+    @override
     def http_headers(self) -> dict:
         return {
             "Api-Token": self.config["api_key"],
@@ -147,19 +148,22 @@ class ActiveCampaignStream(RESTStream):
         }
 
     @cached_property
+    @override
     def user_agent(self) -> str:
         return str(self.config.get("user_agent") or "tap-activecampaign")
 
     @property
+    @override
     def timeout(self) -> int:
         return int(self.config.get("request_timeout", 60))
 
     @property
     def usage(self) -> ApiUsage:
-        return self._tap.usage
+        return self.ac_tap.usage
 
     # -- requests and paging -----------------------------------------------------------------
 
+    @override
     def get_new_paginator(self) -> ShortPageOffsetPaginator:
         self._paginator = ShortPageOffsetPaginator(self.read_page, self.page_size,
                                                    f"GET {self.path}")
@@ -168,9 +172,11 @@ class ActiveCampaignStream(RESTStream):
     def read_page(self, response: requests.Response) -> tuple[list[dict], int | None]:
         return self.page_items(response), total_of(response_json(response))
 
+    @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         return {"limit": self.page_size, "offset": next_page_token or 0}
 
+    @override
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
         request.safe_query_chars = "[]"  # filters[updated_after], orders[id] go out readable
@@ -180,27 +186,30 @@ class ActiveCampaignStream(RESTStream):
         items = response_json(response).get(self.list_key) if response.content else None
         return items if isinstance(items, list) else []
 
+    @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         yield from self._paginator.keep(response)  # a repeated page's items are dropped
 
+    @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        if self.member_key and not self._tap.is_member(row.get(self.member_key), self):
+        if self.member_key and not self.ac_tap.is_member(row.get(self.member_key), self):
             return None
         return self.shape(row)
 
     # -- errors, retries, pacing -------------------------------------------------------------
 
+    @override
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
         self.usage.by_status[status] = self.usage.by_status.get(status, 0) + 1
         body = body_or_text(response) if status >= 400 else None
-        verdict = classify(status, self._tap.key_accepted, body)
+        verdict = classify(status, self.ac_tap.key_accepted, body)
         method = response.request.method or "GET"
         path = _path_of(response.request)
         if verdict == "fatal":
             error = fatal_error_for(method, path, response)
             if isinstance(error, PermissionDeniedError):
-                self._tap.refused(path, error, self)  # a bad key raises here instead
+                self.ac_tap.refused(path, error, self)  # a bad key raises here instead
             raise error
         if verdict == "retry":
             if status == 403:
@@ -212,7 +221,7 @@ class ActiveCampaignStream(RESTStream):
                 self.usage.throttled += 1
                 wait = retry_after_seconds(response)
                 if wait:
-                    self._tap.pacer.pause(wait)
+                    self.ac_tap.pacer.pause(wait)
                     self.logger.warning("HTTP 429 on %s; every stream pauses %.1f s "
                                         "(Retry-After)", path, wait)
             raise RetriableAPIError(f"HTTP {status} on {method} {path}", response)
@@ -222,14 +231,16 @@ class ActiveCampaignStream(RESTStream):
             raise RetriableAPIError(
                 f"truncated or malformed JSON body on {method} {path}", response
             ) from exc
-        self._tap.key_accepted = True
+        self.ac_tap.key_accepted = True
 
+    @override
     def response_error_message(self, response: requests.Response) -> str:
         """Never the body or headers (they may hold personal data): status and path only."""
         return f"HTTP {response.status_code} on {_path_of(response.request)}"
 
+    @override
     def request_decorator(self, func: Callable) -> Callable:
-        pacer = self._tap.pacer
+        pacer = self.ac_tap.pacer
 
         def paced(prepared_request: requests.PreparedRequest, context: t.Any) -> t.Any:
             self.usage.requests += 1
@@ -240,7 +251,7 @@ class ActiveCampaignStream(RESTStream):
         attempts = self.backoff_max_tries()
 
         def clear_errors(prepared_request: requests.PreparedRequest, context: t.Any) -> t.Any:
-            refused = self._tap.refusal_for(_path_of(prepared_request))
+            refused = self.ac_tap.refusal_for(_path_of(prepared_request))
             if refused is not None:  # this route refused us once: no second request
                 raise refused
             try:
@@ -315,6 +326,7 @@ class ActiveCampaignStream(RESTStream):
             f"and jitter.{hint}"
         )
 
+    @override
     def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
         """Full-jitter exponential backoff; after a 429 the pacer already holds the wait."""
         attempt = 0
@@ -331,12 +343,15 @@ class ActiveCampaignStream(RESTStream):
             attempt += 1
             exc = yield wait
 
+    @override
     def backoff_jitter(self, value: float) -> float:
         return value  # jitter is applied in backoff_wait_generator
 
+    @override
     def backoff_max_tries(self) -> int:
-        return int(getattr(self._tap, "max_attempts", None) or self.max_attempts)
+        return int(getattr(self.ac_tap, "max_attempts", None) or self.max_attempts)
 
+    @override
     def backoff_handler(self, details: t.Any) -> None:
         self.usage.retries += 1
         exc = details.get("exception")
@@ -349,24 +364,28 @@ class ActiveCampaignStream(RESTStream):
         self.logger.warning("%s; retry %d of %d in %.2f s", problem, details.get("tries", 0),
                             self.backoff_max_tries() - 1, details.get("wait") or 0.0)
 
+    @override
     def log_sync_costs(self) -> None:
         super().log_sync_costs()
-        if self is list(self._tap.streams.values())[-1]:  # the SDK calls this after all syncs
+        if self is list(self.ac_tap.streams.values())[-1]:  # the SDK calls this after all syncs
             self.logger.info("ActiveCampaign API usage: %s", self.usage.summary())
-            self._tap.log_run_summary()
+            self.ac_tap.log_run_summary()
 
     # -- a stream the API user may not read ----------------------------------------------------
 
+    # Private in singer-sdk 0.54.9: sync() and sync_all() are final, and get_records cannot
+    # stop a stream without _sync_records then finalizing its state (moving the bookmark).
     def _sync_records(self, context: Context | None = None, *,
                       write_messages: bool = True) -> t.Generator[dict, t.Any, t.Any]:
         """A permission 403 (spec §11) skips this stream; the other streams go on."""
         try:
             yield from super()._sync_records(context, write_messages=write_messages)
         except PermissionDeniedError as exc:
-            self._tap.skip(self, exc)
+            self.ac_tap.skip(self, exc)
 
+    @override
     def finalize_state_progress_markers(self, state: dict | None = None) -> None:
-        if self.name not in self._tap.skipped:
+        if self.name not in self.ac_tap.skipped:
             super().finalize_state_progress_markers(state)
             return
         # The scan did not finish: drop its progress, keep the previous bookmark.
@@ -375,7 +394,7 @@ class ActiveCampaignStream(RESTStream):
             for marker in ("progress_markers", "replication_key_signpost",
                            "starting_replication_value"):
                 entry.pop(marker, None)
-        self._write_state_message()
+        self._write_state_message()  # singer-sdk 0.54.9 has no public STATE writer
 
     # -- extra reads through the same machinery ----------------------------------------------
 
@@ -387,6 +406,8 @@ class ActiveCampaignStream(RESTStream):
             params=urlencode(params or {}, safe="[]"),
             headers=self.http_headers,
         )
+        # singer-sdk 0.54.9: _request is the one send with auth, metrics and validate_response;
+        # request_records would take over paging.
         response = self.request_decorator(self._request)(prepared, None)
         return response_json(response)
 
@@ -395,15 +416,7 @@ class ActiveCampaignStream(RESTStream):
     ) -> Iterator[list[dict]]:
         """Every page (offset, 100 a page) of a collection, under the PageGuard stop rule."""
         obj = OBJECTS[object_name]
-        guard = PageGuard(f"GET /{obj.path}", PAGE_SIZE)
-        offset = 0
-        while guard.more:
-            body = self.fetch_json(obj.path, {**(params or {}), "limit": PAGE_SIZE,
-                                              "offset": offset})
-            items = body.get(obj.list_key) if isinstance(body, dict) else None
-            items = items if isinstance(items, list) else []
-            yield guard.page(items, total_of(body), offset)
-            offset += PAGE_SIZE
+        yield from offset_pages(self.fetch_json, obj.path, obj.list_key, params, PAGE_SIZE)
 
     def contact_ids(self, params: dict[str, t.Any]) -> Iterator[str]:
         """Ids of the contacts matching ``params``, read by key (``id_greater``)."""
@@ -419,97 +432,3 @@ class ActiveCampaignStream(RESTStream):
                 yield str(item["id"])
             if items:
                 last = max(int(item["id"]) for item in items)
-
-
-class IncrementalStream(ActiveCampaignStream):
-    """A stream read with ``filters[updated_after]`` from its bookmark.
-
-    ActiveCampaign cannot sort by update time, so the stream is unsorted: the SDK keeps the
-    highest value seen as a progress marker and promotes it to the bookmark only when the
-    scan has finished (an interrupted run leaves the old bookmark in place). The promoted
-    value is capped by a signpost: the scan's start time, taken from the first response's
-    ``Date`` header (minus one second, the header's resolution), so a record updated during a
-    long scan after its page was read is caught by the next run. The filter is inclusive, so
-    records exactly at the bookmark are read again (a repeat, never a loss).
-
-    The server-side filter starts ``FILTER_MARGIN`` before the bookmark: its timezone and
-    granularity are unconfirmed (spec §2/§9), and a server reading our UTC value as account
-    time (up to 12 h later), or only its date, or only from the next day, must lose nothing.
-    What the margin brings back that is older than the bookmark is dropped here.
-    """
-
-    is_sorted = False
-    updated_filter = "filters[updated_after]"
-    FILTER_MARGIN = dt.timedelta(days=2)
-
-    def get_replication_key_signpost(self, context: Context | None = None) -> None:
-        return None  # written after the first response, from the server's Date header
-
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        self._scan_context = context
-        self._since = self.starting_utc(context)
-        self._scan_local_start = dt.datetime.now(dt.UTC)
-        self._signpost_written = False
-        yield from super().get_records(context)
-
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        if not self._signpost_written:
-            self._signpost_written = True
-            self._write_replication_key_signpost(self._scan_context, self.scan_start(response))
-        yield from super().parse_response(response)
-
-    def scan_start(self, response: requests.Response) -> str:
-        started = self._scan_local_start
-        header = response.headers.get("Date")
-        if header:
-            try:
-                started = email.utils.parsedate_to_datetime(header)
-            except (TypeError, ValueError):
-                self.logger.warning("Unreadable Date header; using the local clock")
-        return to_utc_iso(started - dt.timedelta(seconds=1))
-
-    def starting_utc(self, context: Context | None) -> dt.datetime | None:
-        """The bookmark (or start_date) as an aware UTC datetime."""
-        start = self.get_starting_timestamp(context)
-        if start is None:
-            return None
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=dt.UTC)
-        return start.astimezone(dt.UTC)
-
-    def updated_after(self, context: Context | None) -> str | None:
-        """The API's filter value: the bookmark minus FILTER_MARGIN, in UTC."""
-        start = self.starting_utc(context)
-        if start is None:
-            return None
-        return (start - self.FILTER_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Drops what the margin brought back from before the bookmark (kept: at or after)."""
-        record = super().post_process(row, context)
-        since = getattr(self, "_since", None)
-        value = (record or {}).get(self.replication_key or "")
-        if record is not None and since is not None and isinstance(value, str) and value:
-            try:
-                if dt.datetime.fromisoformat(value) < since:
-                    return None
-            except ValueError:
-                pass  # an unreadable value is kept: a repeat, never a loss
-        return record
-
-    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        params = super().get_url_params(context, next_page_token)
-        if since := self.updated_after(context):
-            params[self.updated_filter] = since
-        return params
-
-
-class CachedTableStream(ActiveCampaignStream):
-    """A small table read once per run and shared (field definitions, custom field data).
-
-    The same rows feed this stream and the ``custom_fields`` objects of contacts, accounts
-    and deals, so each table costs its pages once per run.
-    """
-
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        yield from self._tap.table(self.ac_object, self)

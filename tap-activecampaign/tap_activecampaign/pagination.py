@@ -11,6 +11,7 @@ from __future__ import annotations
 import typing as t
 
 from singer_sdk.pagination import BaseAPIPaginator, OffsetPaginator
+from typing_extensions import override
 
 from activecampaign_client.paging import PAGE_SIZE, PageGuard
 
@@ -53,6 +54,7 @@ class ShortPageOffsetPaginator(_Guarded, OffsetPaginator):
     def offset_of_page(self) -> int:
         return int(self.current_value or 0)
 
+    @override
     def has_more(self, response: requests.Response) -> bool:
         self.keep(response)
         return self.guard.more
@@ -74,10 +76,12 @@ class ContactKeysetPaginator(_Guarded, BaseAPIPaginator[t.Optional[int]]):  # no
         self.page_size = page_size
         self.guard = PageGuard(what, page_size)
 
+    @override
     def has_more(self, response: requests.Response) -> bool:
         self.keep(response)
         return self.guard.more
 
+    @override
     def get_next(self, response: requests.Response) -> int | None:
         ids = [int(item["id"]) for item in self.keep(response) if item.get("id")]
         return max(ids) if ids else None

@@ -10,14 +10,10 @@ import logging
 import typing as t
 
 from singer_sdk import metrics
+from typing_extensions import override
 
-from tap_activecampaign.client import (
-    ActiveCampaignStream,
-    CachedTableStream,
-    IncrementalStream,
-    group_rows,
-    response_json,
-)
+from tap_activecampaign.bases import CachedTableStream, IncrementalStream
+from tap_activecampaign.client import ActiveCampaignStream, group_rows, response_json
 from tap_activecampaign.pagination import ContactKeysetPaginator
 from tap_activecampaign.records import custom_fields_object, group_values
 
@@ -41,6 +37,7 @@ class RunCounter(metrics.Counter):
     def __exit__(self, *exc: object) -> None:
         return None
 
+    @override
     def with_context(self, value: Context | None) -> None:
         return None
 
@@ -51,6 +48,7 @@ class QuietTimer(metrics.Timer):
     def __exit__(self, *exc: object) -> None:
         return None
 
+    @override
     def with_context(self, value: Context | None) -> None:
         return None
 
@@ -62,9 +60,10 @@ class CustomFieldsMixin(ActiveCampaignStream):
     custom_data: str = ""  # accountCustomFieldData / dealCustomFieldData
     custom_owner_key: str = ""  # accountId / dealId
 
+    @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        titles = self._tap.titles(self.custom_meta, "fieldLabel", self)
-        values = self._tap.grouped(self.custom_data, self.custom_owner_key, "customFieldId",
+        titles = self.ac_tap.titles(self.custom_meta, "fieldLabel", self)
+        values = self.ac_tap.grouped(self.custom_data, self.custom_owner_key, "customFieldId",
                                    "fieldValue", self)
         row["custom_fields"] = custom_fields_object(titles, values.get(str(row.get("id"))))
         return super().post_process(row, context)
@@ -127,6 +126,7 @@ class AccountsStream(CustomFieldsMixin):
     custom_data = "accountCustomFieldData"
     custom_owner_key = "accountId"
 
+    @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         # contactCount/dealCount are "0" unless asked for (spec §5.3, §11)
         return {**super().get_url_params(context, next_page_token), "count_deals": "true"}
@@ -179,15 +179,18 @@ class ContactsStream(IncrementalStream):
     ac_object = "contacts"
     replication_key = "udate"
 
+    @override
     def get_new_paginator(self) -> ContactKeysetPaginator:  # type: ignore[override]
         paginator = ContactKeysetPaginator(self.read_page, self.page_size)
         self._paginator = paginator
         return paginator
 
     @property
+    @override
     def partitions(self) -> list[dict] | None:
-        return self._tap.source_partitions() or None
+        return self.ac_tap.source_partitions() or None
 
+    @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         params: dict[str, t.Any] = {
             "limit": self.page_size,
@@ -202,6 +205,7 @@ class ContactsStream(IncrementalStream):
             params[context["source"]] = context["source_id"]
         return params
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         if not hasattr(self, "_emitted"):
             self._emitted: set[str] = set()
@@ -209,6 +213,7 @@ class ContactsStream(IncrementalStream):
         yield from super().get_records(context)
         self.value_rows = {}
 
+    @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         body = response_json(response)
         if isinstance(body, dict) and "fieldValues" in body:
@@ -216,9 +221,9 @@ class ContactsStream(IncrementalStream):
             self.value_rows = group_rows(body.get("fieldValues") or [], "contact")
             values = group_values(body.get("fieldValues") or [], "contact", "field", "value")
         else:
-            values = self._tap.contact_values_fallback(self)  # warns once, reads once
-            self.value_rows = self._tap.contact_value_rows_fallback(self)
-        titles = self._tap.titles("fields", "title", self) if self.selected else {}
+            values = self.ac_tap.contact_values_fallback(self)  # warns once, reads once
+            self.value_rows = self.ac_tap.contact_value_rows_fallback(self)
+        titles = self.ac_tap.titles("fields", "title", self) if self.selected else {}
         dedupe = bool(self.partitions)
         for item in super().parse_response(response):
             contact_id = str(item.get("id"))
@@ -229,6 +234,7 @@ class ContactsStream(IncrementalStream):
             item["custom_fields"] = custom_fields_object(titles, values.get(contact_id))
             yield item
 
+    @override
     def get_child_context(self, record: dict, context: Context | None) -> dict:
         """Only the contact's id: its values wait in ``value_rows`` (no request, and no
         personal data in the context, which the SDK logs and could keep in state)."""
@@ -256,12 +262,14 @@ class ContactCustomFieldValuesStream(ActiveCampaignStream):
         self._schema_written = False
         self._run_counter: RunCounter | None = None
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        parent = t.cast("ContactsStream", self._tap.streams[ContactsStream.name])
+        parent = t.cast("ContactsStream", self.ac_tap.streams[ContactsStream.name])
         contact_id = (context or {}).get("contact_id")
         yield from getattr(parent, "value_rows", {}).get(str(contact_id), [])
 
-    # The SDK runs a child stream once per parent record; keep that to records only.
+    # The SDK runs a child stream once per parent record; keep that to records only. Private
+    # in singer-sdk 0.54.9: no public hook writes SCHEMA or STATE (sync() is final).
 
     def _write_schema_message(self) -> None:
         if not self._schema_written:  # once per run, not once per contact
@@ -272,12 +280,15 @@ class ContactCustomFieldValuesStream(ActiveCampaignStream):
         """No STATE per contact: the contacts stream writes the (shared) state after them."""
 
     @property
+    @override
     def emit_activate_version_messages(self) -> bool:
         return False  # a per-contact "full table" version would erase the other contacts
 
+    @override
     def get_batch_config(self, config: t.Mapping) -> None:
         return None  # RECORD messages: a BATCH file per contact would be absurd
 
+    @override
     def get_record_counter(self, *, endpoint: str | None = None,
                            log_interval: float = metrics.DEFAULT_LOG_INTERVAL
                            ) -> metrics.Counter:
@@ -287,15 +298,20 @@ class ContactCustomFieldValuesStream(ActiveCampaignStream):
                                            log_interval=log_interval)
         return self._run_counter
 
+    @override
     def get_sync_timer(self) -> metrics.Timer:
         return QuietTimer(metrics.Metric.SYNC_DURATION, {metrics.Tag.STREAM: self.name})
 
+    @override
     def log(self, message: str, *args: t.Any, level: int = logging.INFO,
             **kwargs: t.Any) -> None:
+        # singer-sdk 0.54.9: the final sync() logs this at INFO for every context, no hook
+        # sets its level, so the per-contact child matches the SDK's text here.
         if message.startswith("Beginning sync of"):
             level = logging.DEBUG  # once per contact
         super().log(message, *args, level=level, **kwargs)
 
+    @override
     def log_sync_costs(self) -> None:
         if self._run_counter is not None:
             self._run_counter.exit()  # the run's total record count, logged once
