@@ -1,18 +1,28 @@
 """Normalization of the two match keys (email, website domain) and of blank values.
 
 Both directions use these, so a contact or account matches the same way on import and push.
+Emails are checked with email-validator (syntax only, never DNS); domains are reduced to their
+registrable domain with tldextract's bundled Public Suffix List (never downloaded).
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-# Pragmatic address check: one @, no spaces, a dotted domain with a 2+ letter TLD.
-_EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$")
+import tldextract
+from email_validator import EmailNotValidError, validate_email
+
 _DOMAIN_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
+# A dot-atom local part of plain ASCII: email-validator's verdict then depends on the domain
+# only, which repeats across contacts, so it is asked once per domain (speed, same answers).
+_PLAIN_LOCAL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+# The Public Suffix List snapshot bundled with tldextract: no download, no cache file, ever.
+# Private suffixes count (github.io, herokuapp.com): a site hosted there is its own account.
+_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
+                                  include_psl_private_domains=True)
 
 
 def blank_to_none(value: Any) -> Any:
@@ -31,19 +41,49 @@ def normalize_email(value: Any) -> str | None:
 
 
 def is_valid_email(value: Any) -> bool:
-    """True when ``value`` (already normalized or not) looks like a deliverable address."""
+    """True when ``value`` (normalized first) is a syntactically valid address for sending:
+    email-validator's syntax rules (no DNS), so ``a..b@c.com``, ``.a@b.com`` and reserved
+    domains (``.test``, ``.local``, ``localhost``) are refused."""
     email = normalize_email(value)
-    return bool(email) and len(email) <= 254 and bool(_EMAIL_RE.match(email))  # type: ignore[arg-type]
+    if not email:
+        return False
+    local, at, domain = email.rpartition("@")
+    if (at and domain.isascii() and len(email) <= 254 and len(local) <= 64
+            and _PLAIN_LOCAL.match(local)):
+        return _domain_accepts_mail(domain)
+    return _email_validator_accepts(email)
+
+
+@lru_cache(maxsize=8192)
+def _domain_accepts_mail(domain: str) -> bool:
+    return _email_validator_accepts("a@" + domain)
+
+
+def _email_validator_accepts(email: str) -> bool:
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def normalize_domain(value: Any) -> str | None:
-    """The bare registrable host of a website: ``https://www.Acme.com/about`` -> ``acme.com``.
+    """The registrable domain of a website, what Abmatic matches accounts on.
 
-    Tolerates a missing scheme, ``www.``, ports, paths, queries, trailing dots and case.
-    Returns None for blanks and for values that are not a domain name.
+    ``https://www.Acme.com/about``, ``blog.acme.com`` -> ``acme.com``; ``shop.acme.co.uk`` ->
+    ``acme.co.uk``; a site on a private suffix stays itself (``acme.github.io``). A host whose
+    suffix the bundled list does not know is kept whole (a TLD newer than the list); a bare
+    public suffix (``co.uk``) names no company: None. Tolerates a missing scheme, ports,
+    paths, queries, trailing dots and case. None for blanks and for values that are not a
+    domain name.
     """
     if not isinstance(value, str):
         return None
+    return _normalize_domain(value)
+
+
+@lru_cache(maxsize=8192)
+def _normalize_domain(value: str) -> str | None:
     raw = value.strip()
     if not raw:
         return None
@@ -64,4 +104,9 @@ def normalize_domain(value: Any) -> str | None:
         return None
     if not _DOMAIN_RE.match(host):
         return None
-    return host
+    parts = _SUFFIXES(host)
+    if not parts.suffix:
+        return host
+    if not parts.domain:
+        return None
+    return f"{parts.domain}.{parts.suffix}"

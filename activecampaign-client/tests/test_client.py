@@ -68,7 +68,7 @@ def test_api_url_rejects_with_actionable_message(given: str, fragment: str) -> N
         ("http://acme.com/about", "acme.com"),
         ("WWW.ACME.COM.", "acme.com"),
         ("https://www.acme.com:8443/x?y=1", "acme.com"),
-        ("shop.acme.co.uk", "shop.acme.co.uk"),
+        ("shop.acme.co.uk", "acme.co.uk"),  # the registrable domain (test_normalize.py)
         ("", None),
         ("   ", None),
         ("not a domain", None),
