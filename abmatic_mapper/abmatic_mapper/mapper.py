@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import partial
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -46,7 +47,7 @@ ACTIVATE_VERSION = SingerMessageType.ACTIVATE_VERSION
 # key field (for reject messages) per input stream
 _KEY_FIELDS = {
     model.IMPORT: {"contacts": "email", "accounts": "accountUrl", "deals": "id"},
-    model.PUSH: {"contacts": "work_email", "accounts": "website_domain"},
+    model.PUSH: {stream: model.STREAMS[stream].key for stream in model.PUSH_STREAMS},
 }
 
 
@@ -71,7 +72,7 @@ class AbmaticMapper(InlineMapper):
         self.out_streams = (
             ("accounts", "contacts", "opportunities")
             if s.direction == model.IMPORT
-            else ("accounts", "contacts")
+            else model.PUSH_STREAMS
         )
         self.plans: dict[str, StreamPlan] = {o: build_plan(s, o) for o in self.out_streams}
         self.stats = RunStats()
@@ -309,10 +310,7 @@ class AbmaticMapper(InlineMapper):
 
     # ----------------------------------------------------------------------------- push
     def _push_handlers(self) -> dict[str, t.Callable[[dict[str, t.Any]], None]]:
-        return {
-            "contacts": lambda r: self._push("contacts", r),
-            "accounts": lambda r: self._push("accounts", r),
-        }
+        return {stream: partial(self._push, stream) for stream in model.PUSH_STREAMS}
 
     def _push(self, stream: str, rec: dict[str, t.Any]) -> None:
         shape = push_field_problem(stream, rec)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 import abmatic_mapper.model as model
@@ -16,117 +15,17 @@ from abmatic_mapper.settings import (
     Settings,
     snake_case,
 )
+from abmatic_mapper.values import (
+    as_str_list,
+    cents_to_amount,
+    clean,
+    clean_text,
+    status_name,
+    to_number,
+    to_utc,
+)
 from activecampaign_client import blank_to_none, is_valid_email, normalize_domain, normalize_email
 from activecampaign_client.sync_rules import DONT_SYNC, OVERWRITE
-
-# ---------------------------------------------------------------------------------------------
-# value helpers
-
-
-_UTC_MEMO: dict[str, str | None] = {}
-_MEMO_MAX = 4096
-
-
-def to_utc(value: Any) -> str | None:
-    """ISO-8601 date-time in UTC with a ``Z``: ``2024-01-01T09:00:00-05:00`` -> ``...14:00:00Z``.
-
-    Naive values are taken as UTC; unparseable or blank values become None.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        cached = _UTC_MEMO.get(value, _MISSING)
-        if cached is not _MISSING:
-            return cached
-        result = _to_utc(value)
-        if len(_UTC_MEMO) >= _MEMO_MAX:
-            _UTC_MEMO.clear()
-        _UTC_MEMO[value] = result
-        return result
-    return _to_utc(value)
-
-
-_MISSING: Any = object()
-
-
-def _to_utc(value: Any) -> str | None:
-    if isinstance(value, datetime):
-        dt = value
-    else:
-        if not isinstance(value, str):
-            return None
-        text = value.strip()
-        if not text:
-            return None
-        if len(text) == 20 and text[-1] == "Z" and text[10] == "T":
-            return text
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return dt.isoformat() + "Z"
-
-
-def to_number(value: Any) -> float | int | None:
-    """A number from a number or numeric string; None otherwise."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        try:
-            number = float(text)
-        except ValueError:
-            return None
-        return int(number) if number.is_integer() and "." not in text else number
-    return None
-
-
-def cents_to_amount(value: Any) -> float | int | None:
-    """Deal value in cents (integer or numeric string) -> major units."""
-    cents = to_number(value)
-    if cents is None:
-        return None
-    amount = cents / 100
-    return int(amount) if float(amount).is_integer() else round(amount, 2)
-
-
-def status_name(value: Any) -> str | None:
-    """Deal status 0/1/2 (int or string) -> open/won/lost."""
-    try:
-        return model.STATUS_NAMES.get(int(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def as_str_list(value: Any) -> list[str] | None:
-    """A list of non-blank strings from a list or a single (comma-free) string."""
-    if value is None:
-        return None
-    items = value if isinstance(value, (list, tuple)) else [value]
-    out = [str(v).strip() for v in items if v is not None and str(v).strip()]
-    return out
-
-
-def clean(value: Any) -> Any:
-    """``""`` -> None; strings trimmed."""
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
-
-
-def clean_text(value: Any) -> Any:
-    """``clean`` for a text field: a number becomes its text (a phone given as 3125550101)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return clean(value)
-
 
 # ---------------------------------------------------------------------------------------------
 # the plan: settings turned into per-stream lookups used on every record
@@ -182,7 +81,7 @@ def build_plan(settings: Settings, stream: str) -> StreamPlan:
         update=ops["update"],
         import_unmapped=settings.unmapped_custom_fields == UNMAPPED_IMPORT,
     )
-    if stream in _PUSH_NAMES:
+    if stream in model.PUSH_NAMES:
         plan = replace(plan, push_excluded=excluded_push_names(stream, plan))
     return plan
 
@@ -213,10 +112,7 @@ def import_custom_fields(
         m = by_title.get(title)
         if m is None:
             if plan.import_unmapped:
-                key = _SNAKE_MEMO.get(title)
-                if key is None:
-                    key = _SNAKE_MEMO[title] = snake_case(title)
-                custom[key] = value
+                custom[snake_case(title)] = value
         elif m.mode == DONT_SYNC:
             continue
         elif m.top_level:
@@ -224,9 +120,6 @@ def import_custom_fields(
         else:
             custom[m.key] = value
     return top, custom
-
-
-_SNAKE_MEMO: dict[str, str] = {}
 
 
 def currency_titles(definition: Mapping[str, Any]) -> list[str]:
@@ -363,16 +256,12 @@ class PushResult:
     unmapped_custom: list[str]  # custom_fields keys with no mapping
 
 
-_PUSH_NAMES = {
-    s: {f.name: f.push_name for f in model.STREAMS[s].fields if f.push_name}
-    for s in ("contacts", "accounts")
-}
 _LIST_FIELDS = frozenset({"add_to_lists", "add_tags", "start_automations"})
 
 
 def push_record(stream: str, rec: Mapping[str, Any], plan: StreamPlan) -> PushResult:
     """An Abmatic ``contacts``/``accounts`` record -> a target-activecampaign record."""
-    names = _PUSH_NAMES[stream]
+    names = model.PUSH_NAMES[stream]
     excluded = plan.excluded
     out: dict[str, Any] = {}
     fields: dict[str, Any] = {}
@@ -419,7 +308,7 @@ def push_record(stream: str, rec: Mapping[str, Any], plan: StreamPlan) -> PushRe
 def excluded_push_names(stream: str, plan: StreamPlan) -> frozenset[str]:
     """Push record fields removed by ``dont_sync`` (``fields`` only when no custom field
     can cross)."""
-    names = _PUSH_NAMES[stream]
+    names = model.PUSH_NAMES[stream]
     excluded = {names[f] for f in plan.excluded if f in names and f != "custom_fields"}
     crossing = [
         m for m in plan.custom_by_key.values()

@@ -120,6 +120,13 @@ OPPORTUNITIES = StreamModel(
 )
 
 STREAMS: dict[str, StreamModel] = {s.name: s for s in (CONTACTS, ACCOUNTS, OPPORTUNITIES)}
+# Streams pushed to ActiveCampaign (named as its objects), accounts first: a flush writes them
+# before the contacts that link to them. Per stream: Abmatic field -> push record field.
+PUSH_STREAMS = ("accounts", "contacts")
+PUSH_NAMES: dict[str, dict[str, str]] = {
+    name: {f.name: f.push_name for f in STREAMS[name].fields if f.push_name}
+    for name in PUSH_STREAMS
+}
 
 # ActiveCampaign (tap) stream that feeds each Abmatic stream on import.
 IMPORT_SOURCES = {"contacts": "contacts", "accounts": "accounts", "deals": "opportunities"}

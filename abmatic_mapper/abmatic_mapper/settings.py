@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import abmatic_mapper.model as model
@@ -375,6 +376,7 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
 _SNAKE_RE = re.compile(r"[^0-9a-z]+")
 
 
+@lru_cache(maxsize=4096)  # a custom field's title repeats on every record
 def snake_case(title: str) -> str:
     """``"Lead Score (0-100)"`` -> ``"lead_score_0_100"``; the key of an unmapped custom field."""
     key = _SNAKE_RE.sub("_", title.strip().lower()).strip("_")

@@ -8,18 +8,16 @@ import abmatic_mapper.model as model
 from abmatic_mapper.mapping import (
     AccountLink,
     build_plan,
-    cents_to_amount,
     import_account,
     import_contact,
     import_deal,
     push_field_problem,
     push_record,
     push_schema_for,
-    status_name,
-    to_utc,
     x_sync,
 )
 from abmatic_mapper.settings import parse_settings
+from abmatic_mapper.values import cents_to_amount, status_name, to_utc
 
 TAP_CONTACT = {
     "id": "5", "email": " Ann@Acme.COM ", "firstName": "Ann", "lastName": "Lee",
@@ -172,3 +170,12 @@ def test_push_values_of_the_right_shape_pass_and_numbers_become_text():
     assert push_field_problem("contacts", record) is None
     plan = build_plan(parse_settings({"direction": "push"}), "contacts")
     assert push_record("contacts", record, plan).record["phone"] == "3125550101"
+
+
+def test_push_streams_are_named_as_activecampaign_objects():
+    """One list of pushed streams (model.PUSH_STREAMS), each an object of the client's table."""
+    from activecampaign_client import OBJECTS
+
+    assert set(model.PUSH_STREAMS) == {s for s, m in model.STREAMS.items() if m.pushable}
+    assert all(stream in OBJECTS for stream in model.PUSH_STREAMS)
+    assert set(model.PUSH_NAMES) == set(model.PUSH_STREAMS)
