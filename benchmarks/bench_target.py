@@ -32,7 +32,7 @@ import requests
 from childrss import run_measured
 
 from activecampaign_client import ActiveCampaignSession, RequestPacer
-from target_activecampaign.payloads import CONTACT_SCHEMA
+from target_activecampaign.objects.contacts import CONTACT_SCHEMA
 from target_activecampaign.target import TargetActiveCampaign
 
 API_KEY = "bench-key"

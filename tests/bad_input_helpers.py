@@ -97,7 +97,8 @@ def lines(*messages: dict[str, Any] | str) -> str:
 
 def schema(stream: str, body: dict[str, Any] | None = None,
            key: str | None = None) -> dict[str, Any]:
-    from target_activecampaign.payloads import ACCOUNT_SCHEMA, CONTACT_SCHEMA
+    from target_activecampaign.objects.accounts import ACCOUNT_SCHEMA
+    from target_activecampaign.objects.contacts import CONTACT_SCHEMA
 
     if body is None:
         body = CONTACT_SCHEMA if stream == "contacts" else ACCOUNT_SCHEMA

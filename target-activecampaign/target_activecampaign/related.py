@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from activecampaign_client import ActiveCampaignSession
-from activecampaign_client.paging import PageGuard, total_of
-from target_activecampaign import payloads as p
+from activecampaign_client.paging import PageGuard, offset_pages, total_of
+from target_activecampaign.current import SIDELOADS, CurrentContact, apply_related
 
 PAGE = 100
 
@@ -25,7 +25,7 @@ PAGE = 100
 def missing_sideloads(body: Any, includes: Iterable[str]) -> set[str]:
     """The requested sideloads whose key is absent from a contacts answer."""
     present = body if isinstance(body, Mapping) else {}
-    return {kind for kind in includes if kind in p.SIDELOADS and kind not in present}
+    return {kind for kind in includes if kind in SIDELOADS and kind not in present}
 
 
 class RelatedReader:
@@ -37,7 +37,7 @@ class RelatedReader:
         self.ignored: set[str] = set()  # sideloads this account left out, for the summary
         self.requests = 0
 
-    def fill(self, contacts: list[p.CurrentContact], kinds: set[str]) -> None:
+    def fill(self, contacts: list[CurrentContact], kinds: set[str]) -> None:
         """Give ``contacts`` their ``kinds`` rows as if they had been sideloaded."""
         known = [c for c in contacts if c.id]
         for kind in sorted(kinds):
@@ -47,7 +47,7 @@ class RelatedReader:
                     "ActiveCampaign answered GET /contacts without the include=%s sideload; "
                     "reading %s another way (never taken as 'none')", kind, kind)
             if known:
-                p.apply_related(known, kind, self.rows(kind, [c.id for c in known]))
+                apply_related(known, kind, self.rows(kind, [c.id for c in known]))
 
     def rows(self, kind: str, contact_ids: list[str]) -> list[dict[str, Any]]:
         """Every ``kind`` row of these contacts: the table when its pages are fewer than the
@@ -71,9 +71,8 @@ class RelatedReader:
         ``meta.total`` (an endpoint that ignores offset), so nothing is taken as missing."""
         guard = PageGuard(f"GET /{kind}")
         rows = list(guard.page(_items(first, kind), total, 0))
-        while guard.more:
-            body = self._get(kind, {"limit": PAGE, "offset": len(rows)})
-            rows.extend(guard.page(_items(body, kind), total, len(rows)))
+        if guard.more:
+            rows.extend(_dicts(offset_pages(self._get, kind, kind, None, PAGE, guard)))
         if len(rows) < total:
             self.logger.warning("GET /%s stopped at %d of %d rows; reading contact by contact",
                                 kind, len(rows), total)
@@ -81,12 +80,7 @@ class RelatedReader:
         return rows
 
     def _pages(self, path: str, kind: str) -> list[dict[str, Any]]:
-        guard = PageGuard(f"GET /{path}")
-        rows: list[dict[str, Any]] = []
-        while guard.more:
-            body = self._get(path, {"limit": PAGE, "offset": len(rows)})
-            rows.extend(guard.page(_items(body, kind), total_of(body), len(rows)))
-        return rows
+        return _dicts(offset_pages(self._get, path, kind, None, PAGE))
 
     def _get(self, path: str, params: dict[str, Any]) -> Any:
         self.requests += 1
@@ -96,3 +90,7 @@ class RelatedReader:
 def _items(body: Any, kind: str) -> list[dict[str, Any]]:
     items = body.get(kind) if isinstance(body, Mapping) else body
     return [i for i in items or [] if isinstance(i, dict)]
+
+
+def _dicts(pages: Iterable[list[Any]]) -> list[dict[str, Any]]:
+    return [i for page in pages for i in page if isinstance(i, dict)]

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from activecampaign_client.rejects import replayable_rejects
-from target_activecampaign.payloads import ACCOUNT_SCHEMA, CONTACT_SCHEMA
+from target_activecampaign.registry import SINKS
 
-SCHEMAS = {"contacts": (CONTACT_SCHEMA, ["email"]), "accounts": (ACCOUNT_SCHEMA, ["accountUrl"])}
+SCHEMAS = {stream: (sink.schema_shape, [sink.key_field]) for stream, sink in SINKS.items()}
 
 
 def replay_messages(lines: Iterable[str], outcomes: set[str] | None = None,

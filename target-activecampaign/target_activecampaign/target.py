@@ -9,20 +9,24 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
+from typing_extensions import override
 
 from activecampaign_client import check_api_key, normalize_api_url
 from activecampaign_client.errors import ActiveCampaignError, ConfigError
+from activecampaign_client.sync_rules import CREATE, FILL, UPDATE, WRITE_MODES
+from target_activecampaign.context import RunContext
 from target_activecampaign.input import LineReader
-from target_activecampaign.payloads import MODES, SyncRulesError
-from target_activecampaign.push import PushAborted, PushRun
-from target_activecampaign.sinks import AccountsSink, ContactsSink, IgnoredStreamSink
+from target_activecampaign.outcomes import PushAborted
+from target_activecampaign.registry import SINKS
+from target_activecampaign.rules import SyncRulesError, sync_rules
+from target_activecampaign.sinks import IgnoredStreamSink, PushSink
 
 if t.TYPE_CHECKING:
     from singer_sdk.sinks import Sink
 
 _OPS = th.ObjectType(
-    th.Property("create", th.BooleanType, description="Create records missing in AC."),
-    th.Property("update", th.BooleanType, description="Update records that exist in AC."),
+    th.Property(CREATE, th.BooleanType, description="Create records missing in AC."),
+    th.Property(UPDATE, th.BooleanType, description="Update records that exist in AC."),
 )
 
 
@@ -30,7 +34,7 @@ class TargetActiveCampaign(Target):
     """Singer target for ActiveCampaign (contacts by email, accounts by website domain)."""
 
     name = "target-activecampaign"
-    default_sink_class = ContactsSink
+    default_sink_class = SINKS["contacts"]
     message_reader_class = LineReader
 
     config_jsonschema = th.PropertiesList(
@@ -39,11 +43,12 @@ class TargetActiveCampaign(Target):
                                 "https://yourcompany.api-us1.com (with or without /api/3)."),
         th.Property("api_key", th.StringType, required=True, secret=True, title="API key",
                     description="API key from Settings -> Developer -> API Access."),
-        th.Property("default_mode", th.StringType, default="fill", title="Default sync mode",
-                    allowed_values=["fill", "overwrite"],
+        th.Property("default_mode", th.StringType, default=FILL, title="Default sync mode",
+                    allowed_values=list(WRITE_MODES),
                     description="Mode of a field not named in x-sync or `modes`: `fill` writes "
                                 "only where ActiveCampaign's value is empty, `overwrite` always "
                                 "writes a changed value."),
+        # values checked in _validate_config, so the message names the field
         th.Property("modes", th.ObjectType(additional_properties=th.StringType),
                     title="Field modes",
                     description="Field -> `fill`/`overwrite` (record field names, or "
@@ -52,7 +57,7 @@ class TargetActiveCampaign(Target):
                     description="Fields whose null value erases the ActiveCampaign value "
                                 "(by default a null never erases)."),
         th.Property("operations", th.ObjectType(
-            th.Property("contacts", _OPS), th.Property("accounts", _OPS)),
+            *(th.Property(stream, _OPS) for stream in SINKS)),
             title="Operations",
             description="Per object, whether to create and/or update, e.g. "
                         '{"contacts": {"create": false, "update": true}}. Both default to '
@@ -119,7 +124,7 @@ class TargetActiveCampaign(Target):
         # Accounts drain before contacts (contacts link to them) and a failing drain stops
         # the run before STATE is written: drain one sink at a time.
         self.max_parallelism = 1
-        self._push_run: PushRun | None = None
+        self._run: RunContext | None = None
         # Unreadable lines and records without a schema: reported, and the run fails at the end.
         self.input_problems: list[str] = []
         self._records_without_schema = 0
@@ -138,10 +143,10 @@ class TargetActiveCampaign(Target):
                     check(str(self.config.get(key) or ""))
                 except ConfigError as exc:
                     errors.append(str(exc))
-            for field, mode in (self.config.get("modes") or {}).items():
-                if mode not in MODES:
-                    errors.append(f"modes.{field}: sync mode {mode!r} is not one of "
-                                  f"{', '.join(MODES)}")
+            try:
+                sync_rules("", {}, self.config)
+            except SyncRulesError as exc:
+                errors.append(str(exc))
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
         return errors
@@ -162,7 +167,7 @@ class TargetActiveCampaign(Target):
                   "rejects file)."
         self.input_problems.append(message)
         self.logger.error("%s", message)
-        self.push_run.reject_unreadable(line_number, message, raw)
+        self.run_context.outcomes.reject_unreadable(line_number, message, raw)
 
     def _process_record_message(self, message_dict: dict) -> None:
         stream = message_dict.get("stream")
@@ -173,7 +178,10 @@ class TargetActiveCampaign(Target):
             self.input_problems.append(message)
             self._records_without_schema += 1
             self.logger.error("%s", message)
-            self.push_run.reject_input(str(stream), message_dict["record"], line, message, None)
+            sink = SINKS.get(str(stream))
+            self.run_context.outcomes.reject_input(
+                str(stream), sink.object_name if sink else None,
+                sink.key_field if sink else None, message_dict["record"], line, message, None)
             return
         super()._process_record_message(message_dict)
 
@@ -182,29 +190,31 @@ class TargetActiveCampaign(Target):
             self.logger.warning("STATE not emitted: %d input line(s) could not be pushed, so "
                                 "the next run must send them again.", len(self.input_problems))
             return
-        if self._push_run is not None and self._push_run.temporary_failures:
+        failures = self._run.outcomes.temporary_failures if self._run is not None else 0
+        if failures:
             self.logger.warning("STATE not emitted: %d record(s) failed on a temporary error, "
-                                "so the next run sends them again.",
-                                self._push_run.temporary_failures)
+                                "so the next run sends them again.", failures)
             return
         super()._write_state_message(state)
 
     @property
-    def push_run(self) -> PushRun:
-        if self._push_run is None:
-            self._push_run = PushRun(self.config, self.logger)
-        return self._push_run
+    def run_context(self) -> RunContext:
+        """The run's context (made on first use; it sends nothing until ``connect()``)."""
+        if self._run is None:
+            self._run = RunContext(self.config, self.logger)
+        return self._run
 
+    @override
     def get_sink_class(self, stream_name: str) -> type[Sink]:
-        if stream_name == "contacts":
-            return ContactsSink
-        if stream_name == "accounts":
-            return AccountsSink
-        return IgnoredStreamSink
+        return SINKS.get(stream_name, IgnoredStreamSink)
 
-    def pending_accounts_sink(self) -> Sink | None:
-        sink = self._sinks_active.get("accounts")
-        return sink if sink is not None and sink.current_size > 0 else None
+    def drain_before(self, sink: PushSink) -> None:
+        """Drain the streams ``sink`` comes after (accounts before the contacts that link to
+        them) when they hold records, so that order holds however the input interleaves."""
+        for name in sink.after:
+            first = self._sinks_active.get(name)
+            if first is not None and first.current_size > 0:
+                self.drain_one(first)
 
     def process_endofpipe(self) -> None:
         """Drain (STATE is written only if every drain succeeds), then print the summary."""
@@ -212,17 +222,18 @@ class TargetActiveCampaign(Target):
         try:
             super().process_endofpipe()
         except BaseException:
-            if self._push_run is not None:
+            if self._run is not None:
                 self.logger.error("Push stopped before completion; STATE was not advanced.")
             raise
         finally:
-            if self._push_run is not None:
-                summary = self._push_run.summary()
+            if self._run is not None:
+                summary = self._run.summary()
                 print(summary, file=sys.stderr)  # the table; the log gets one line
-                self.logger.info("Push summary: %s", self._push_run.activity.summary_rows())
-                temporary_failures = self._push_run.temporary_failures
-                self._push_run.close()
-                self._push_run = None
+                self.logger.info("Push summary: %s",
+                                 self._run.outcomes.activity.summary_rows())
+                temporary_failures = self._run.outcomes.temporary_failures
+                self._run.close()
+                self._run = None
         if temporary_failures:
             raise PushAborted(
                 f"{temporary_failures} record(s) could not be written after retries (temporary "

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from activecampaign_client import ActiveCampaignSession
-from target_activecampaign.payloads import ACCOUNT_SCHEMA, CONTACT_SCHEMA
+from target_activecampaign.objects.accounts import ACCOUNT_SCHEMA
+from target_activecampaign.objects.contacts import CONTACT_SCHEMA
 from target_activecampaign.target import TargetActiveCampaign
 
 # The two kinds of account for the ``sandbox`` fixture (AccountBehaviour fields): one that

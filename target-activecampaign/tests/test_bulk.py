@@ -11,8 +11,8 @@ from target_ac_testkit import find_contact, run_target, singer, write_requests
 
 from activecampaign_client import ActiveCampaignSession
 from activecampaign_sandbox.limits import SlidingWindow
-from target_activecampaign import bulk, push
-from target_activecampaign import payloads as p
+from target_activecampaign import bulk, current
+from target_activecampaign.objects import contacts
 
 
 def capture_bodies(sandbox: Any) -> list[tuple[int, int]]:
@@ -82,7 +82,7 @@ def test_large_pushes_stay_under_400000_bytes_as_received(config: dict, sandbox:
 def test_the_rate_limit_400_is_waited_out_and_the_request_resent(
         config: dict, sandbox: Any, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(push, "BULK_FIRST_RATE_LIMIT_WAIT", 1.1)
+    monkeypatch.setattr(bulk, "FIRST_RATE_LIMIT_WAIT", 1.1)
     sandbox.bulk.multi = SlidingWindow(1, 1.0)  # one multi-contact import per second
     records = [{"email": f"l{i}@limit.io"} for i in range(300)]  # two requests
     seen = capture_bodies(sandbox)
@@ -118,19 +118,19 @@ def test_a_slow_import_queue_is_reported_and_checked_before_resending(
 def test_queued_contacts_that_landed_are_not_resent(config: dict, sandbox: Any) -> None:
     sandbox.behaviour.import_queue_seconds = 1.0
     records = [{"email": f"d{i}@queue.io", "firstName": "D"} for i in range(30)]
-    real_confirm = push.PushRun.confirm_queued
+    real_confirm = bulk.confirm_queued
 
     def confirm_after_landing(self: Any, plans: Any, includes: Any) -> Any:
         import time
         time.sleep(1.2)  # the queue gets to the batch while the target turns to reading
         return real_confirm(self, plans, includes)
 
-    push.PushRun.confirm_queued = confirm_after_landing  # type: ignore[method-assign]
+    bulk.confirm_queued = confirm_after_landing  # type: ignore[assignment]
     try:
         sandbox.reset_stats()
         result = run_target({**config, "bulk_import_timeout": 0.3}, singer("contacts", records))
     finally:
-        push.PushRun.confirm_queued = real_confirm  # type: ignore[method-assign]
+        bulk.confirm_queued = real_confirm
     assert result.counts() == {"created": 30}
     assert "POST /api/3/contact/sync" not in sandbox.stats()["routes"]
     sandbox.reset_stats()
@@ -139,10 +139,10 @@ def test_queued_contacts_that_landed_are_not_resent(config: dict, sandbox: Any) 
 
 
 def test_applied_compares_what_the_plan_wrote_with_what_was_read_back() -> None:
-    plan = p.ContactPlan(email="a@x.io", record={}, action="update",
+    plan = contacts.ContactPlan(email="a@x.io", record={}, action="update",
                          standard={"firstName": "Ada"}, field_values={"1": "||b||a||"},
                          tags_to_add=["Hot"], lists_to_add=["2"])
-    fresh = p.CurrentContact(id="5", email="a@x.io", firstName="Ada",
+    fresh = current.CurrentContact(id="5", email="a@x.io", firstName="Ada",
                              field_values={"1": "||a||b||"}, tag_ids={"9"},
                              list_status={"2": "1"})
     assert bulk.applied(plan, fresh, {"hot": "9"})

@@ -12,7 +12,7 @@ import pytest
 from target_ac_testkit import run_target, singer, write_requests
 
 from activecampaign_client.paging import PageGuard, PagingError
-from target_activecampaign import push
+from target_activecampaign import context
 
 
 def accounts_as_they_are(sandbox: Any) -> list[dict[str, Any]]:
@@ -70,12 +70,11 @@ class EndlessSession:
 
 def test_a_list_that_never_ends_stops_at_the_hard_cap_with_a_clear_error(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(push, "PageGuard", functools.partial(PageGuard, max_pages=5))
-    run = push.PushRun({"api_url": "http://127.0.0.1:9", "api_key": "k"},
+    monkeypatch.setattr(context, "PageGuard", functools.partial(PageGuard, max_pages=5))
+    run = context.RunContext({"api_url": "http://127.0.0.1:9", "api_key": "k"},
                        logging.getLogger("test"), session=EndlessSession())
-    run._checked = True
     with pytest.raises(PagingError) as err:
-        run.get_all("tags", "tags")
+        run.get_all("tags")
     assert "GET /tags: stopped after 5 full pages of 100" in str(err.value)
     assert run._session.calls == 5  # type: ignore[union-attr]
 
@@ -87,8 +86,7 @@ def test_a_list_that_repeats_its_page_is_read_once(monkeypatch: pytest.MonkeyPat
             return {"tags": [{"id": str(i), "tag": f"t{i}"} for i in range(100)]}
 
     session = Repeating()
-    run = push.PushRun({"api_url": "http://127.0.0.1:9", "api_key": "k"},
+    run = context.RunContext({"api_url": "http://127.0.0.1:9", "api_key": "k"},
                        logging.getLogger("test"), session=session)
-    run._checked = True
-    items, complete = run.read_pages("tags", "tags")
+    items, complete = run.read_pages("tags")
     assert len(items) == 100 and session.calls == 2 and complete is False

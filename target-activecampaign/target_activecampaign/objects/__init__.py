@@ -1,0 +1,1 @@
+"""One module per ActiveCampaign object the target writes; ``registry`` lists them."""
