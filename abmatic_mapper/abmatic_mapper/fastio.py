@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import typing as t
-from collections import Counter
 
 import msgspec
 import singer_sdk.singerlib as singer
@@ -36,7 +35,10 @@ class FastReader(SingerLines[bytes], GenericSingerReader[bytes]):
     record (else it is a bad line, like any unreadable one)."""
 
     invalid_line = InvalidInputLine
-    decode = staticmethod(_decoder.decode)
+    check_records = True
+
+    def decode(self, line: bytes) -> t.Any:
+        return _decoder.decode(line)
 
     @property
     def default_input(self) -> t.IO[bytes]:
@@ -53,28 +55,8 @@ class FastReader(SingerLines[bytes], GenericSingerReader[bytes]):
         file_input: t.IO[bytes] | None,
         callbacks: dict[str, t.Callable[[dict], None]],
     ) -> t.Counter[str]:
-        stats: Counter[str] = Counter()
-        lookup = {str(k.value if hasattr(k, "value") else k): v for k, v in callbacks.items()}
-        record_cb = lookup["RECORD"]
-        n_records = 0
-        for message in self.messages(file_input or self.default_input):
-            kind = message["type"]
-            if kind == "RECORD":
-                if "record" not in message or "stream" not in message:
-                    self.bad_line('a RECORD without "stream" or "record"',
-                                  t.cast("bytes", self.current_line))
-                    continue
-                record_cb(message)
-                n_records += 1
-                continue
-            callback = lookup.get(kind)
-            if callback is None:
-                self._process_unknown_message(message)
-            else:
-                callback(message)
-            stats[kind] += 1
-        stats["RECORD"] += n_records
-        return stats
+        return self.dispatch(file_input or self.default_input, callbacks,
+                             self._process_unknown_message)
 
 
 class EncodedMessage(singer.Message):

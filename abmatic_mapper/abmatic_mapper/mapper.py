@@ -125,6 +125,8 @@ class AbmaticMapper(InlineMapper):
         )
 
     # ----------------------------------------------------------------------------- config
+    # singer-sdk 0.54.9 has no public hook for config checks beyond the JSON schema, so the
+    # private _validate_config runs parse_settings first: its messages name the exact path.
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         try:
             parse_settings(self.config)

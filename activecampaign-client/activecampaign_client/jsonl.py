@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, AnyStr, Generic
 
@@ -19,6 +20,7 @@ BadLineHandler = Callable[[int, str, Any], None]
 
 NOT_AN_OBJECT = "not a JSON object (a Singer message is an object)"
 NO_TYPE = 'missing "type" (SCHEMA, RECORD, STATE, ...)'
+RECORD_SHAPE = 'a RECORD without "stream" or "record"'
 
 
 class SingerLines(Generic[AnyStr]):
@@ -30,6 +32,7 @@ class SingerLines(Generic[AnyStr]):
     """
 
     invalid_line: type[Exception] = ValueError
+    check_records = False  # a RECORD without "stream" or "record" is a bad line too
 
     def __init__(self) -> None:
         super().__init__()
@@ -55,10 +58,30 @@ class SingerLines(Generic[AnyStr]):
             if not isinstance(message, dict):
                 self.bad_line(NOT_AN_OBJECT, line)
                 continue
-            if message.get("type") is None:
+            kind = message.get("type")
+            if kind is None:
                 self.bad_line(NO_TYPE, line)
                 continue
+            if (kind == "RECORD" and self.check_records
+                    and ("record" not in message or "stream" not in message)):
+                self.bad_line(RECORD_SHAPE, line)
+                continue
             yield message
+
+    def dispatch(self, lines: Iterable[AnyStr], callbacks: Mapping[str, Callable[[dict], None]],
+                 unknown: Callable[[dict], None]) -> Counter[str]:
+        """Hand each message to the callback of its type (``unknown`` without one); the
+        count of messages per type."""
+        stats: Counter[str] = Counter()
+        for message in self.messages(lines):
+            kind = message["type"]
+            callback = callbacks.get(kind)
+            if callback is None:
+                unknown(message)
+            else:
+                callback(message)
+            stats[kind] += 1
+        return stats
 
     def bad_line(self, reason: str, line: AnyStr) -> None:
         if self.on_bad_line is None:

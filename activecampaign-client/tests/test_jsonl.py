@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from activecampaign_client.jsonl import NO_TYPE, NOT_AN_OBJECT, JsonLinesFile, SingerLines
+from activecampaign_client.jsonl import (
+    NO_TYPE,
+    NOT_AN_OBJECT,
+    RECORD_SHAPE,
+    JsonLinesFile,
+    SingerLines,
+)
 
 
 def read(lines: list[Any], reader: SingerLines | None = None
@@ -71,3 +77,25 @@ def test_the_writer_creates_its_file_on_the_first_line_only(tmp_path: Path) -> N
     assert [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] == [
         {"reason": "é", "at": "x"}, {"n": 2}]
     JsonLinesFile(None).write({"ignored": True})
+
+
+def test_records_without_stream_or_record_are_bad_lines_when_checked() -> None:
+    class Checked(SingerLines[str]):
+        check_records = True
+
+    lines = ['{"type": "RECORD", "record": {}}', '{"type": "RECORD", "stream": "s", "record": {}}']
+    messages, bad = read(lines, Checked())
+    assert [m.get("stream") for m in messages] == ["s"]
+    assert [(n, reason) for n, reason, _ in bad] == [(1, RECORD_SHAPE)]
+    assert len(read(lines)[0]) == 2  # unchecked by default
+
+
+def test_dispatch_counts_each_type_and_hands_unknown_types_on() -> None:
+    seen: list[str] = []
+    unknown: list[dict[str, Any]] = []
+    stats = SingerLines().dispatch(
+        ['{"type": "STATE"}', '{"type": "RECORD"}', '{"type": "STATE"}', '{"type": "NEW"}'],
+        {"STATE": lambda m: seen.append("state")}, unknown.append)
+    assert seen == ["state", "state"]
+    assert unknown == [{"type": "RECORD"}, {"type": "NEW"}]
+    assert stats == {"STATE": 2, "RECORD": 1, "NEW": 1}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import typing as t
-from collections import Counter
 from collections.abc import Callable
 
 from singer_sdk.io_base import SingerReader
@@ -28,23 +27,17 @@ class LineReader(SingerLines[str], SingerReader):
     traceback. Numbers keep the SDK's decoding (floats as Decimal)."""
 
     invalid_line = InvalidInputLine
-    decode = staticmethod(deserialize_json)
+
+    def decode(self, line: str) -> t.Any:
+        return deserialize_json(line)
 
     def process_lines(
         self,
         file_input: t.IO[str] | None,
         callbacks: dict[str, Callable[[dict], None]],
     ) -> t.Counter[str]:
-        stats: Counter[str] = Counter()
-        for message in self.messages(file_input or self.default_input):
-            kind = message["type"]
-            callback = callbacks.get(kind)
-            if callback is None:
-                self._process_unknown_message(message)
-            else:
-                callback(message)
-            stats[kind] += 1
-        return stats
+        return self.dispatch(file_input or self.default_input, callbacks,
+                             self._process_unknown_message)
 
     def bad_line(self, reason: str, line: str) -> None:
         super().bad_line(reason, line.rstrip("\r\n"))
