@@ -137,28 +137,30 @@ class AccountCustomFieldValuesStream(CachedTableStream):
     ac_object = "accountCustomFieldData"
 
 
-class AccountContactsStream(ActiveCampaignStream):
+class ContactLinkStream(ActiveCampaignStream):
+    """Rows linking a contact to something: with import sources, only their members' rows."""
+
+    member_key = "contact"
+
+
+class AccountContactsStream(ContactLinkStream):
     name = "account_contacts"
     ac_object = "accountContacts"
-    member_key = "contact"
 
 
-class ContactListsStream(ActiveCampaignStream):
+class ContactListsStream(ContactLinkStream):
     name = "contact_lists"
     ac_object = "contactLists"
-    member_key = "contact"
 
 
-class ContactTagsStream(ActiveCampaignStream):
+class ContactTagsStream(ContactLinkStream):
     name = "contact_tags"
     ac_object = "contactTags"
-    member_key = "contact"
 
 
-class ContactAutomationsStream(ActiveCampaignStream):
+class ContactAutomationsStream(ContactLinkStream):
     name = "contact_automations"
     ac_object = "contactAutomations"
-    member_key = "contact"
 
 
 class ContactsStream(IncrementalStream):
