@@ -116,9 +116,9 @@ class IgnoredStreamSink(BatchSink):
                  key_properties: t.Sequence[str] | None) -> None:
         super().__init__(target, stream_name, schema, key_properties)
         self.logger.warning(
-            "Stream %r is not pushed: target-activecampaign accepts the streams 'contacts' and "
-            "'accounts' (rename a stream with stream_maps, e.g. {\"people\": {\"__alias__\": "
-            "\"contacts\"}}).", stream_name)
+            "Stream %r is not pushed: target-activecampaign accepts the streams %s (rename a "
+            "stream with stream_maps, e.g. {\"people\": {\"__alias__\": \"contacts\"}}).",
+            stream_name, " and ".join(f"'{name}'" for name in target.pushed_streams))
 
     @override
     def process_record(self, record: dict, context: dict) -> None:

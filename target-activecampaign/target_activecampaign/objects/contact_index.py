@@ -6,6 +6,7 @@ The keyset scan keeps its own loop (``id_greater``, not offset) under ``PageGuar
 
 from __future__ import annotations
 
+import functools
 import math
 import typing as t
 
@@ -36,16 +37,15 @@ class ContactIndex:
         self.ctx = ctx
         self.index: dict[str, CurrentContact] | None = None
         self.includes: set[str] = set()
-        self._total: int | None = None
+        self.contact_total = functools.lru_cache(maxsize=None)(self._read_total)
 
-    def contact_total(self) -> int:
-        if self._total is None:
-            body = self.ctx.session.get(CONTACTS.path, {"limit": 1})
-            try:
-                self._total = int((body.get("meta") or {}).get("total") or 0)
-            except (TypeError, ValueError):
-                self._total = 10**9
-        return self._total
+    def _read_total(self) -> int:
+        """How many contacts the account holds (read once: it sets the read strategy)."""
+        body = self.ctx.session.get(CONTACTS.path, {"limit": 1})
+        try:
+            return int((body.get("meta") or {}).get("total") or 0)
+        except (TypeError, ValueError):
+            return 10**9
 
     def current_contacts(self, emails: list[str], includes: set[str], *, fresh: bool = False,
                          ) -> dict[str, CurrentContact]:
