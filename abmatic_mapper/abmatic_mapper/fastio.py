@@ -89,9 +89,10 @@ class FastWriter(GenericSingerWriter[bytes, t.Any]):
         return encode(payload) + b"\n"
 
     def write_message(self, message: t.Any) -> None:
-        if isinstance(message, EncodedMessage):
-            self.write_line(message.line)
-            if message.flush:
+        if type(message) is EncodedMessage:
+            buf = self._buf
+            buf += message.line
+            if message.flush or len(buf) >= _FLUSH_AT:
                 self.flush()
         else:
             self.write_line(self.serialize_message(message))

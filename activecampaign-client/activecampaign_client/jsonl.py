@@ -45,8 +45,10 @@ class SingerLines(Generic[AnyStr]):
 
     def messages(self, lines: Iterable[AnyStr]) -> Iterator[dict[str, Any]]:
         decode = self.decode
+        number = self.line_number
         for line in lines:
-            self.line_number += 1
+            number += 1
+            self.line_number = number
             if not line.strip():
                 continue
             self.current_line = line
@@ -73,14 +75,22 @@ class SingerLines(Generic[AnyStr]):
         """Hand each message to the callback of its type (``unknown`` without one); the
         count of messages per type."""
         stats: Counter[str] = Counter()
+        on_record = callbacks.get("RECORD")
+        records = 0  # counted apart: the one type that comes by the million
         for message in self.messages(lines):
             kind = message["type"]
+            if kind == "RECORD" and on_record is not None:
+                on_record(message)
+                records += 1
+                continue
             callback = callbacks.get(kind)
             if callback is None:
                 unknown(message)
             else:
                 callback(message)
             stats[kind] += 1
+        if records:
+            stats["RECORD"] += records
         return stats
 
     def bad_line(self, reason: str, line: AnyStr) -> None:

@@ -16,9 +16,10 @@ import tldextract
 from email_validator import EmailNotValidError, validate_email
 
 _DOMAIN_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
-# A dot-atom local part of plain ASCII: email-validator's verdict then depends on the domain
-# only, which repeats across contacts, so it is asked once per domain (speed, same answers).
-_PLAIN_LOCAL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+# A dot-atom local part of plain ASCII and an ASCII domain: email-validator's verdict then
+# depends on the domain only, which repeats across contacts, so it is asked once per domain.
+_PLAIN = re.compile(r"([a-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+                    r"@([\x21-\x3f\x41-\x7e]+)\Z")
 # The Public Suffix List snapshot bundled with tldextract: no download, no cache file, ever.
 # Private suffixes count (github.io, herokuapp.com): a site hosted there is its own account.
 _SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
@@ -47,10 +48,9 @@ def is_valid_email(value: Any) -> bool:
     email = normalize_email(value)
     if not email:
         return False
-    local, at, domain = email.rpartition("@")
-    if (at and domain.isascii() and len(email) <= 254 and len(local) <= 64
-            and _PLAIN_LOCAL.match(local)):
-        return _domain_accepts_mail(domain)
+    plain = _PLAIN.match(email)
+    if plain is not None and len(email) <= 254 and len(plain[1]) <= 64:
+        return _domain_accepts_mail(plain[2])
     return _email_validator_accepts(email)
 
 
