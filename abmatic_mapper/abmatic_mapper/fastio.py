@@ -37,8 +37,8 @@ class FastReader(SingerLines[bytes], GenericSingerReader[bytes]):
     invalid_line = InvalidInputLine
     check_records = True
 
-    def decode(self, line: bytes) -> t.Any:
-        return _decoder.decode(line)
+    def __init__(self) -> None:
+        super().__init__(_decoder.decode)
 
     @property
     def default_input(self) -> t.IO[bytes]:

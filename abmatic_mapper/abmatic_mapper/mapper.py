@@ -380,7 +380,11 @@ class AbmaticMapper(InlineMapper):
         self.seen_streams.add(stream)
         self.stats.streams[out]["in"] += 1
         handler(message_dict["record"])
-        return self._drain()
+        produced = self._out
+        if not produced:  # the usual case: the record is buffered
+            return []
+        self._out = []
+        return produced
 
     def _bad_line(self, line_number: int, reason: str, raw: bytes | str) -> None:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw

@@ -34,14 +34,12 @@ class SingerLines(Generic[AnyStr]):
     invalid_line: type[Exception] = ValueError
     check_records = False  # a RECORD without "stream" or "record" is a bad line too
 
-    def __init__(self) -> None:
+    def __init__(self, decode: Callable[[AnyStr], Any] = json.loads) -> None:
         super().__init__()
+        self.decode: Callable[[AnyStr], Any] = decode
         self.line_number = 0
         self.on_bad_line: BadLineHandler | None = None
         self.current_line: AnyStr | None = None
-
-    def decode(self, line: AnyStr) -> Any:
-        return json.loads(line)
 
     def messages(self, lines: Iterable[AnyStr]) -> Iterator[dict[str, Any]]:
         decode = self.decode

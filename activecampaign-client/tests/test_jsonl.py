@@ -56,12 +56,10 @@ def test_without_a_handler_a_bad_line_raises_with_its_number() -> None:
 
 
 def test_the_decoder_is_the_plugins_choice() -> None:
-    class DecimalLines(SingerLines[str]):
-        @staticmethod
-        def decode(line: str) -> Any:
-            return json.loads(line, parse_float=Decimal)
+    def decimals(line: str) -> Any:
+        return json.loads(line, parse_float=Decimal)
 
-    messages, _ = read(['{"type": "RECORD", "record": {"v": 1.5}}'], DecimalLines())
+    messages, _ = read(['{"type": "RECORD", "record": {"v": 1.5}}'], SingerLines(decimals))
     assert messages[0]["record"]["v"] == Decimal("1.5")
 
 

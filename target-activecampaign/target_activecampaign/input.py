@@ -28,8 +28,8 @@ class LineReader(SingerLines[str], SingerReader):
 
     invalid_line = InvalidInputLine
 
-    def decode(self, line: str) -> t.Any:
-        return deserialize_json(line)
+    def __init__(self) -> None:
+        super().__init__(deserialize_json)
 
     def process_lines(
         self,
