@@ -38,7 +38,7 @@ class FastReader(SingerLines[bytes], GenericSingerReader[bytes]):
     check_records = True
 
     def __init__(self) -> None:
-        super().__init__(_decoder.decode)
+        SingerLines.__init__(self, _decoder.decode)
 
     @property
     def default_input(self) -> t.IO[bytes]:
@@ -96,6 +96,12 @@ class FastWriter(GenericSingerWriter[bytes, t.Any]):
                 self.flush()
         else:
             self.write_line(self.serialize_message(message))
+
+    def write_messages(self, messages: t.Iterable[EncodedMessage]) -> None:
+        for message in messages:
+            self._buf += message.line
+        if len(self._buf) >= _FLUSH_AT:
+            self.flush()
 
     def write_line(self, line: bytes) -> None:
         buf = self._buf
