@@ -98,10 +98,11 @@ class FastWriter(GenericSingerWriter[bytes, t.Any]):
             self.write_line(self.serialize_message(message))
 
     def write_messages(self, messages: t.Iterable[EncodedMessage]) -> None:
+        buf = self._buf
         for message in messages:
-            self._buf += message.line
-        if len(self._buf) >= _FLUSH_AT:
-            self.flush()
+            buf += message.line
+            if len(buf) >= _FLUSH_AT:
+                self.flush()
 
     def write_line(self, line: bytes) -> None:
         buf = self._buf
