@@ -7,7 +7,7 @@ applies every default itself and returns an immutable ``Settings``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -221,6 +221,24 @@ def _check_int(config: Mapping[str, Any], name: str, errors: list[str]) -> int |
     return value
 
 
+def _per_object(config: Mapping[str, Any], name: str, objects: tuple[str, ...], shape: str,
+                errors: list[str]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """(object, path, its settings) for each well-formed object of a per-object setting."""
+    raw = config.get(name) or {}
+    if not isinstance(raw, Mapping):
+        errors.append(f"{name}: must be an object, got {_q(raw)}")
+        return
+    for obj, value in raw.items():
+        path = f"{name}[{_q(obj)}]"
+        if obj not in objects:
+            errors.append(f"{name}: object {_q(obj)} is not one of {', '.join(objects)}")
+            continue
+        if not isinstance(value, Mapping):
+            errors.append(f"{path}: must be {shape}, got {_q(value)}")
+            continue
+        yield obj, path, value
+
+
 def parse_settings(config: Mapping[str, Any]) -> Settings:
     """Validate ``config`` and apply every default; raise ``SettingsError`` listing problems."""
     errors: list[str] = []
@@ -259,19 +277,8 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
         modes[stream][fname] = mode
 
     custom: dict[str, dict[str, CustomFieldMap]] = {s: {} for s in CUSTOM_FIELD_OBJECTS}
-    raw_custom = config.get("custom_fields") or {}
-    if not isinstance(raw_custom, Mapping):
-        errors.append(f"custom_fields: must be an object, got {_q(raw_custom)}")
-        raw_custom = {}
-    for stream, entries in raw_custom.items():
-        spath = f"custom_fields[{_q(stream)}]"
-        if stream not in CUSTOM_FIELD_OBJECTS:
-            errors.append(f"custom_fields: object {_q(stream)} is not one of "
-                          f"{', '.join(CUSTOM_FIELD_OBJECTS)}")
-            continue
-        if not isinstance(entries, Mapping):
-            errors.append(f"{spath}: must be an object of title -> key, got {_q(entries)}")
-            continue
+    for stream, spath, entries in _per_object(config, "custom_fields", CUSTOM_FIELD_OBJECTS,
+                                              "an object of title -> key", errors):
         seen_keys: dict[str, str] = {}
         for title, entry in entries.items():
             epath = f"{spath}[{_q(title)}]"
@@ -314,19 +321,8 @@ def parse_settings(config: Mapping[str, Any]) -> Settings:
         errors.append(_one_of("unmapped_custom_fields", unmapped, UNMAPPED_CHOICES))
 
     operations = {s: dict.fromkeys(OPERATIONS, True) for s in OPERATION_OBJECTS}
-    raw_ops = config.get("operations") or {}
-    if not isinstance(raw_ops, Mapping):
-        errors.append(f"operations: must be an object, got {_q(raw_ops)}")
-        raw_ops = {}
-    for stream, ops in raw_ops.items():
-        opath = f"operations[{_q(stream)}]"
-        if stream not in OPERATION_OBJECTS:
-            errors.append(f"operations: object {_q(stream)} is not one of "
-                          f"{', '.join(OPERATION_OBJECTS)}")
-            continue
-        if not isinstance(ops, Mapping):
-            errors.append(f'{opath}: must be {{"create": bool, "update": bool}}, got {_q(ops)}')
-            continue
+    for stream, opath, ops in _per_object(config, "operations", OPERATION_OBJECTS,
+                                          '{"create": bool, "update": bool}', errors):
         for op, flag in ops.items():
             if op not in OPERATIONS:
                 errors.append(_one_of(f"{opath}", op, OPERATIONS))
