@@ -84,3 +84,14 @@ def test_store_merge_resolves_each_field_against_the_row():
     )
     assert merged == {"work_email": "a@b.co", "first_name": "Old", "last_name": "New",
                       "phone": "555"}
+
+
+def test_a_contact_who_left_every_list_has_no_lists_in_the_store():
+    """The membership streams were read: [] says "on no list", so overwrite replaces."""
+    merged = merge_with_store(
+        {"work_email": "a@b.co", "lists": [], "tags": None},
+        {"work_email": "a@b.co", "lists": ["Newsletter"], "tags": ["vip"]},
+        {"work_email": OVERWRITE, "lists": OVERWRITE, "tags": OVERWRITE},
+        frozenset(), {}, FILL,
+    )
+    assert merged["lists"] == [] and merged["tags"] == ["vip"]  # None: not read, kept

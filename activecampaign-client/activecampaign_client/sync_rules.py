@@ -6,8 +6,9 @@ direction (abmatic-model, "Sync modes"):
 
 - ``dont_sync``: the field never crosses.
 - ``fill``: written only where the destination's current value is empty.
-- ``overwrite``: the source value wins; an empty source value never erases a destination
-  value unless ``clear_on_null`` names the field (an explicit instruction, overwrite only).
+- ``overwrite``: the source value wins; a null (or blank) source value never erases a
+  destination value unless ``clear_on_null`` names the field (an explicit instruction,
+  overwrite only). An empty list is a value: a contact on no list any more.
 
 The mode names are spelled out here and nowhere else; settings schemas take their enums from
 ``MODES`` (or ``WRITE_MODES``, the two that write).
@@ -45,6 +46,14 @@ def is_empty(value: Any) -> bool:
     return False
 
 
+def is_unknown(value: Any) -> bool:
+    """A source value that says nothing (None or a blank string): it never erases.
+
+    An empty list or object is a statement ("member of no list") and replaces under overwrite.
+    """
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def resolve(mode: str, source: Any, destination: Any, clear_on_null: bool = False) -> Any:
     """The value the destination should hold after the sync of one field.
 
@@ -54,7 +63,7 @@ def resolve(mode: str, source: Any, destination: Any, clear_on_null: bool = Fals
         return destination
     if mode == FILL:
         return source if is_empty(destination) else destination
-    if is_empty(source):
+    if is_unknown(source):
         return None if clear_on_null else destination
     return source
 

@@ -47,6 +47,9 @@ def test_what_counts_as_empty(value: Any, empty: bool) -> None:
     (OVERWRITE, "", "old", False, "old"),  # nor a blank
     (OVERWRITE, None, "old", True, None),  # unless clear_on_null names the field
     (OVERWRITE, None, None, True, None),
+    (OVERWRITE, [], ["Newsletter"], False, []),  # on no list any more: a statement, not a blank
+    (OVERWRITE, {}, {"k": "v"}, False, {}),
+    (FILL, [], ["Newsletter"], False, ["Newsletter"]),
 ])
 def test_resolve(mode: str, source: Any, destination: Any, clear: bool, expected: Any) -> None:
     assert resolve(mode, source, destination, clear) == expected
