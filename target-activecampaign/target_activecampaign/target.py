@@ -49,8 +49,9 @@ class TargetActiveCampaign(Target):
                     description="Mode of a field not named in x-sync or `modes`: `fill` writes "
                                 "only where ActiveCampaign's value is empty, `overwrite` always "
                                 "writes a changed value."),
-        # values checked in _validate_config, so the message names the field
-        th.Property("modes", th.ObjectType(additional_properties=th.StringType),
+        # the enum documents the values; _validate_config names a bad field first
+        th.Property("modes", th.ObjectType(
+            additional_properties=th.StringType(allowed_values=list(WRITE_MODES))),
                     title="Field modes",
                     description="Field -> `fill`/`overwrite` (record field names, or "
                                 "`fields.<title>`), used when the SCHEMA has no x-sync mode."),
@@ -141,16 +142,17 @@ class TargetActiveCampaign(Target):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """The SDK's schema checks, then the URL and key checks, before any request."""
         errors = super()._validate_config(raise_errors=False)
+        if isinstance(self.config.get("modes") or {}, dict):
+            try:  # the schema's enum names only the value; this names the field too
+                sync_rules("", {}, self.config)
+            except SyncRulesError as exc:
+                errors.append(str(exc))
         if not errors:
             for check, key in ((normalize_api_url, "api_url"), (check_api_key, "api_key")):
                 try:
                     check(str(self.config.get(key) or ""))
                 except ConfigError as exc:
                     errors.append(str(exc))
-            try:
-                sync_rules("", {}, self.config)
-            except SyncRulesError as exc:
-                errors.append(str(exc))
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
         return errors
