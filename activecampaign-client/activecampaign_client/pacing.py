@@ -45,6 +45,15 @@ DEFAULT_WINDOW_SECONDS = 1.02
 class _Pacer(Generic[Slot]):
     """``slot()`` and ``wait()`` over a subclass's ``_acquire()`` / ``_release()``."""
 
+    def __init__(self, rate: float, window: float) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.window = window
+        self._capacity, self._span = _capacity_and_span(rate, window)
+        self.waited_seconds = 0.0
+        self._lock = threading.Lock()
+
     def _acquire(self) -> Slot:
         raise NotImplementedError
 
@@ -69,30 +78,19 @@ class RequestPacer(_Pacer[list[float]]):
     """Thread-safe sliding-window pacer for one process."""
 
     def __init__(self, rate: float, window: float = DEFAULT_WINDOW_SECONDS) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = rate
-        self.window = window
+        super().__init__(rate, window)
         # Each entry is [timestamp]: the start of a request in flight, then its answer time.
         self._slots: list[list[float]] = []
         self._paused_until = 0.0
-        self._lock = threading.Lock()
-        self.waited_seconds = 0.0
-
-    def _capacity(self) -> int:
-        return _capacity_and_span(self.rate, self.window)[0]
-
-    def _span(self) -> float:
-        return _capacity_and_span(self.rate, self.window)[1]
 
     def _acquire(self) -> list[float]:
         while True:
             with self._lock:
                 now = time.monotonic()
-                span = self._span()
+                span = self._span
                 self._slots = [s for s in self._slots if now - s[0] < span]
                 delay = self._paused_until - now
-                if delay <= 0 and len(self._slots) < self._capacity():
+                if delay <= 0 and len(self._slots) < self._capacity:
                     slot = [now]
                     self._slots.append(slot)
                     return slot
@@ -143,14 +141,8 @@ class AccountBudget(_Pacer[int]):
     """
 
     def __init__(self, path: Path, rate: float, window: float = DEFAULT_WINDOW_SECONDS) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
+        super().__init__(rate, window)
         self.path = path
-        self.rate = rate
-        self.window = window
-        self._capacity, self._span = _capacity_and_span(rate, window)
-        self.waited_seconds = 0.0
-        self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are ours (BEGIN IMMEDIATE), not the module's.
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None,

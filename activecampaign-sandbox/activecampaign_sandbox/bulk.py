@@ -166,11 +166,10 @@ class BulkImporter:
                 lid = to_int(sub.get("listid")) if isinstance(sub, dict) else None
                 if lid is None or store["lists"].get(lid) is None:
                     continue
-                if status == 1 and any(  # never re-subscribes who unsubscribed (spec §11)
-                        store["contactLists"].rows[o]["list"] == str(lid)
-                        and store["contactLists"].rows[o]["status"] == "2"
-                        for o in store["contactLists"].where("contact", cid)):
-                    continue
+                link = store.link_of("contactLists", cid, "list", lid)
+                if status == 1 and link is not None and \
+                        store["contactLists"].rows[link]["status"] == "2":
+                    continue  # never re-subscribes who unsubscribed (spec §11)
                 store.subscribe(cid, lid, status, ts, touch=False)
         store.touch_contacts([cid], ts)
         return str(cid)

@@ -243,7 +243,8 @@ def test_users(shared):
 
 def test_every_seeded_object_carries_the_id_and_timestamps_its_table_row_names(shared):
     """OBJECTS (activecampaign_client) is the one table of objects: the sandbox answers with
-    its list key, wrapper key and the id / created / updated fields it names."""
+    its list key, wrapper key and the id / created / updated fields it names (spec §1
+    envelopes and timestamp names, §2 meta, §4 the 404 bodies by model)."""
     from activecampaign_client.objects import OBJECTS
 
     for name, obj in OBJECTS.items():

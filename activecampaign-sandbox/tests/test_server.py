@@ -192,6 +192,8 @@ def test_bulk_import_info_needs_batch_id(ac):
 
 
 def test_bulk_import_single_contact_limit_per_minute(ac):
+    """spec §3: 20 single-contact imports a minute; §11: the rate-limit 400's failureReasons
+    are strings."""
     codes = [ac.post("import/bulk_import", {"contacts": [{"email": f"s{i}@x.com"}]})
              for i in range(21)]
     assert all(r.status_code == 200 for r in codes[:20])

@@ -48,11 +48,12 @@ from dagster import (
 
 from .accounts import SIZE_TIERS, Account, AccountsFileError, load_accounts
 from .environment import MissingKeyError, meltano_env, prepare_project, store_url
+from .pipes_meltano import STORE_TABLES
 
 ACCOUNT_TAG = "account"
 PARTITIONS = "accounts"
 accounts_partitions = DynamicPartitionsDefinition(name=PARTITIONS)
-STORE_KEYS = [AssetKey(["abmatic", t]) for t in ("contacts", "accounts", "opportunities")]
+STORE_KEYS = [AssetKey(["abmatic", t]) for t in STORE_TABLES]
 PUSH_KEY = AssetKey(["activecampaign", "push"])
 EXPORT_PATTERNS = ("accounts*.jsonl", "visitors*.jsonl")  # what the push job reads (meltano.yml)
 # Schedules and sensors start RUNNING unless ABMATIC_DAGSTER_AUTOMATION=off (the tests and
@@ -70,8 +71,8 @@ def _account(context: AssetExecutionContext) -> Account:
         raise Failure(description=str(exc)) from exc
 
 
-def _run(context: AssetExecutionContext, pipes: PipesSubprocessClient, job: str):
-    account = _account(context)
+def _run(context: AssetExecutionContext, pipes: PipesSubprocessClient, job: str,
+         account: Account):
     try:
         env = meltano_env(account)  # the key is read here: a missing variable stops this run
         url = store_url(account)
@@ -101,7 +102,8 @@ def _run(context: AssetExecutionContext, pipes: PipesSubprocessClient, job: str)
 )
 def abmatic_import(context: AssetExecutionContext, pipes_subprocess_client: PipesSubprocessClient):
     account = _account(context)
-    yield from _run(context, pipes_subprocess_client, account.import_job).get_results()
+    yield from _run(context, pipes_subprocess_client, account.import_job,
+                    account).get_results()
 
 
 @asset(
@@ -115,7 +117,8 @@ def abmatic_import(context: AssetExecutionContext, pipes_subprocess_client: Pipe
 )
 def activecampaign_push(context: AssetExecutionContext,
                         pipes_subprocess_client: PipesSubprocessClient) -> MaterializeResult:
-    return _run(context, pipes_subprocess_client, "push").get_materialize_result()
+    return _run(context, pipes_subprocess_client, "push",
+                _account(context)).get_materialize_result()
 
 
 sync_account = define_asset_job(

@@ -21,7 +21,7 @@ from typing import Any
 from dagster_pipes import PipesContext, open_dagster_pipes
 
 from . import parse
-from .environment import DUCKDB_PYTHON, MELTANO_SH, PG_PYTHON
+from .environment import DUCKDB_PYTHON, MELTANO_ENVIRONMENT, MELTANO_SH, PG_PYTHON
 
 STORE_TABLES = ("contacts", "accounts", "opportunities")
 # Variables of the deployment that would leak into an account's run unless the asset set them.
@@ -118,7 +118,7 @@ def run_meltano(pipes: PipesContext) -> int:
                 "throttled_429": int(tap.get("throttled_429", 0)),
                 "retries": int(tap.get("retries", 0)),
                 "share_of_rate_budget": float(tap.get("share_of_rate_budget", 0.0)),
-                "state_id": f"prod:tap-activecampaign-to-target-"
+                "state_id": f"{MELTANO_ENVIRONMENT}:tap-activecampaign-to-target-"
                             f"{'duckdb' if job == 'import' else 'postgres'}:{account}",
                 "store": {"raw_value": str(pipes.get_extra("store_display")), "type": "text"},
                 "rejects_file": _path_meta(project / "output" / "rejects-import.jsonl"),
@@ -136,7 +136,7 @@ def run_meltano(pipes: PipesContext) -> int:
             "share_of_rate_budget": float(totals["share_of_rate_budget"]),
             "unchanged_files_skipped": parse.skipped_files(text),
             "activity_log": _path_meta(activity),
-            "rejects_file": _path_meta(project / "output" / "rejects-push.jsonl"),
+            "rejects_file": _path_meta(Path(env["TARGET_ACTIVECAMPAIGN_REJECTS_PATH"])),
             "mapper_rejects_file": _path_meta(project / "output" / "rejects-push-mapper.jsonl"),
         })
     return 0

@@ -40,6 +40,10 @@ class _Guarded:
             setattr(response, _KEPT_ATTR, self.guard.page(items, total, self.offset_of_page()))
         return t.cast("list[dict]", getattr(response, _KEPT_ATTR))
 
+    def has_more(self, response: requests.Response) -> bool:  # the paginators' hook
+        self.keep(response)
+        return self.guard.more
+
 
 class ShortPageOffsetPaginator(_Guarded, OffsetPaginator):
     """``limit``/``offset`` paging under the PageGuard rule (``meta.total`` is a string on
@@ -53,11 +57,6 @@ class ShortPageOffsetPaginator(_Guarded, OffsetPaginator):
 
     def offset_of_page(self) -> int:
         return int(self.current_value or 0)
-
-    @override
-    def has_more(self, response: requests.Response) -> bool:
-        self.keep(response)
-        return self.guard.more
 
 
 class ContactKeysetPaginator(_Guarded, BaseAPIPaginator[t.Optional[int]]):  # noqa: UP045
@@ -75,11 +74,6 @@ class ContactKeysetPaginator(_Guarded, BaseAPIPaginator[t.Optional[int]]):  # no
         self._read_page = read_page
         self.page_size = page_size
         self.guard = PageGuard(what, page_size)
-
-    @override
-    def has_more(self, response: requests.Response) -> bool:
-        self.keep(response)
-        return self.guard.more
 
     @override
     def get_next(self, response: requests.Response) -> int | None:

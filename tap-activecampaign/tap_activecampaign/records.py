@@ -148,6 +148,8 @@ class RecordShaper:
 
     def _converter(self, name: str, prop: dict) -> t.Callable[[t.Any], t.Any]:
         kinds = _types(prop)
+        if name in WALL_TIME_PAIRS:
+            return lambda v: v  # read in __call__, with the offset of its pair
         if prop.get("format") == "date-time":
             return lambda v: parse_timestamp(v, self.naive_tz)
         if "integer" in kinds:
@@ -169,8 +171,9 @@ class RecordShaper:
             if name in raw
         }
         for name, paired in WALL_TIME_PAIRS.items():
-            if name in record and (tz := offset_of(raw.get(paired))) is not None:
-                record[name] = parse_timestamp(raw[name], tz)
+            if name in record:
+                tz = offset_of(raw.get(paired))
+                record[name] = parse_timestamp(raw[name], self.naive_tz if tz is None else tz)
         return record
 
 

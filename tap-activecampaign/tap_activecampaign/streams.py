@@ -263,12 +263,18 @@ class ContactCustomFieldValuesStream(ActiveCampaignStream):
         self.state_partitioning_keys = []  # one (empty) state, not one entry per contact
         self._schema_written = False
         self._run_counter: RunCounter | None = None
+        self._contacts: ContactsStream | None = None
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        parent = t.cast("ContactsStream", self.ac_tap.streams[ContactsStream.name])
+        parent = self._parent()
         contact_id = (context or {}).get("contact_id")
         yield from getattr(parent, "value_rows", {}).get(str(contact_id), [])
+
+    def _parent(self) -> ContactsStream:
+        if self._contacts is None:  # looked up once, not once per contact
+            self._contacts = t.cast("ContactsStream", self.ac_tap.streams[ContactsStream.name])
+        return self._contacts
 
     # The SDK runs a child stream once per parent record; keep that to records only. Private
     # in singer-sdk 0.54.9: no public hook writes SCHEMA or STATE (sync() is final).

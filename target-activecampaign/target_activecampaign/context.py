@@ -21,7 +21,7 @@ from activecampaign_client import (
     shared_pacer,
 )
 from activecampaign_client.objects import OBJECTS
-from activecampaign_client.paging import PageGuard, offset_pages
+from activecampaign_client.paging import PAGE_SIZE, PageGuard, offset_pages
 from target_activecampaign.activity import now_iso
 from target_activecampaign.current import (
     CurrentAccount,
@@ -39,7 +39,7 @@ from target_activecampaign.objects.contact_index import ContactIndex
 from target_activecampaign.outcomes import Outcomes
 from target_activecampaign.related import RelatedReader
 
-PAGE = 100
+PAGE = PAGE_SIZE
 
 
 def wrap(name: str, obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from activecampaign_client import ActiveCampaignSession
-from activecampaign_client.paging import PageGuard, offset_pages, total_of
+from activecampaign_client.paging import PAGE_SIZE, PageGuard, offset_pages, total_of
 from target_activecampaign.current import SIDELOADS, CurrentContact, apply_related
 
-PAGE = 100
+PAGE = PAGE_SIZE
 
 
 def missing_sideloads(body: Any, includes: Iterable[str]) -> set[str]:

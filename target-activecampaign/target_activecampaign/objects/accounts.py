@@ -224,7 +224,7 @@ class AccountsSink(PushSink):
                    and (d := self.record_key(r) or "") in index]
         if matched:
             read_values(ctx, matched)
-        currency = str(self.target.config.get("default_currency") or "USD")
+        currency = str(self.target.config.get("default_currency") or money.DEFAULT_CURRENCY)
         for rec in records:
             plan = plan_account(rec, index.get(self.record_key(rec) or ""), self.rules, catalog,
                                 currency)

@@ -11,7 +11,7 @@ import math
 import typing as t
 
 from activecampaign_client.objects import OBJECTS
-from activecampaign_client.paging import PageGuard, PagingError, total_of
+from activecampaign_client.paging import PAGE_SIZE, PageGuard, PagingError, total_of
 from activecampaign_client.sync_rules import is_empty
 from target_activecampaign.current import (
     STANDARD_CONTACT_FIELDS,
@@ -26,7 +26,7 @@ if t.TYPE_CHECKING:
     from target_activecampaign.objects.contacts import ContactPlan
 
 
-PAGE = 100
+PAGE = PAGE_SIZE
 CONTACTS = OBJECTS["contacts"]
 
 

@@ -333,18 +333,18 @@ class ContactsSink(PushSink):
             includes.add("fieldValues")
         if any(r.get("account_domain") for r in records):
             includes.add("accountContacts")
-        if refs.tags.names or refs.sync_tag or any(r.get("tags") for r in records):
+        if refs.sync_tag or any(r.get("tags") for r in records):
             includes.add("contactTags")
         if refs.default_list or any(r.get("lists") for r in records):
             includes.add("contactLists")
-        emails = [e for r in records if (e := self.record_key(r))]
-        current = ctx.contacts.current_contacts(emails, includes)
-        for rec in records:
-            cur = current.get(self.record_key(rec) or "")
+        keys = [self.record_key(r) or "" for r in records]
+        current = ctx.contacts.current_contacts([k for k in keys if k], includes)
+        for rec, key in zip(records, keys, strict=True):
+            cur = current.get(key)
             if cur is not None and rec.get("automations") and cur.automation_ids is None:
                 ctx.contacts.read_automations(cur)
-        plans = [plan_contact(rec, current.get(self.record_key(rec) or ""), self.rules, refs)
-                 for rec in records]
+        plans = [plan_contact(rec, current.get(key), self.rules, refs)
+                 for rec, key in zip(records, keys, strict=True)]
         writes = [pl for pl in plans if not ctx.outcomes.settle(pl, self.x_sync)]
         if ctx.dry_run:
             for pl in writes:
