@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,90 @@ def sandbox_objects(base_url: str, name: str) -> list[dict[str, Any]]:
 def emails_in(base_url: str) -> list[str]:
     return [str(c.get("email") or "").strip().lower()
             for c in sandbox_objects(base_url, "contacts")]
+
+
+# ----------------------------------------------------------------------------- the catalogue
+# Cases live in test_bad_input.py and in the bad_input_cases_*.py modules it imports; each
+# registers itself with @case and runs once per kind of account (ACCOUNTS).
+KEY = "bad-input-key"
+ACCOUNTS = ("sideloads", "no-sideloads")
+
+
+@dataclass
+class Env:
+    """One case's sandbox account and work directory. ``account`` is "sideloads" (the
+    default sandbox) or "no-sideloads" (an account that ignores include=, spec §11)."""
+
+    base_url: str
+    store: Any
+    workdir: Path
+    account: str = "sideloads"
+
+    def target(self, stdin: str, **config: Any) -> Run:
+        cfg = {"api_url": self.base_url, "api_key": KEY, **config}
+        return run_plugin("target-activecampaign", cfg, self.workdir, stdin)
+
+    def mapper(self, stdin: str, **config: Any) -> Run:
+        return run_plugin("abmatic-mapper", {"direction": "push", **config}, self.workdir, stdin)
+
+    def tap(self, **config: Any) -> Run:
+        cfg = {"api_url": self.base_url, "api_key": KEY, **config}
+        return run_plugin("tap-activecampaign", cfg, self.workdir)
+
+    def emails(self) -> list[str]:
+        return emails_in(self.base_url)
+
+    def objects(self, name: str) -> list[dict[str, Any]]:
+        return sandbox_objects(self.base_url, name)
+
+
+CASES: dict[str, Callable[[Env], None]] = {}
+
+
+def case(name: str) -> Callable[[Callable[[Env], None]], Callable[[Env], None]]:
+    def register(fn: Callable[[Env], None]) -> Callable[[Env], None]:
+        assert name not in CASES
+        CASES[name] = fn
+        return fn
+    return register
+
+
+# ----------------------------------------------------------------------------- assertions
+def failed_cleanly(run: Run, *fragments: str) -> None:
+    """Non-zero exit, a message with every fragment, and no Python traceback."""
+    assert run.returncode != 0, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    for fragment in fragments:
+        assert fragment in run.stderr, (fragment, run.stderr[-2000:])
+
+
+def rejected(run: Run, key: str, *fragments: str, obj: str = "contact") -> dict[str, Any]:
+    """The activity log holds a rejected line for ``key`` whose message has every fragment,
+    and the record is in the rejects file."""
+    found = [a for a in run.activity if a.get("object") == obj and key in str(a.get("key"))
+             and a.get("outcome") == "rejected"]
+    assert found, (key, run.activity)
+    for fragment in fragments:
+        assert fragment in found[0]["message"], (fragment, found[0]["message"])
+    kept = [r for r in run.rejects if key in str(r.get("record", {}).get(
+        "email" if obj == "contact" else "accountUrl", "")).lower() or
+        key == f"input line {r.get('line')}"]
+    assert kept, (key, run.rejects)
+    return found[0]
+
+
+def written(run: Run, env: Env, *emails: str) -> None:
+    """The valid neighbours were created in ActiveCampaign (and logged as such)."""
+    stored = env.emails()
+    for email in emails:
+        assert stored.count(email) == 1, (email, run.stderr[-1500:])
+        assert run.outcomes().get(email) == "created", run.activity
+
+
+def mapper_rejected(run: Run, line: int, field: str, reason: str) -> None:
+    """The mapper logged and kept the reject, naming the input line and the field."""
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert f"at input line {line} " in run.stderr and f"field={field}:" in run.stderr, \
+        run.stderr[-2000:]
+    kept = [r for r in run.rejects if r.get("line") == line]
+    assert kept and kept[0]["field"] == field and reason in kept[0]["reason"], run.rejects

@@ -9,9 +9,9 @@ emails and odd website forms are not errors: they are normalized and matched, no
 
 from __future__ import annotations
 
+import importlib
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,105 +19,39 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # bad_input_helpers (pytest runs importlib mode)
 from bad_input_helpers import (
-    Run,
-    emails_in,
+    ACCOUNTS,
+    CASES,
+    KEY,
+    Env,
+    case,
+    failed_cleanly,
     lines,
+    mapper_rejected,
     record,
+    rejected,
     run_plugin,
-    sandbox_objects,
     schema,
+    written,
 )
 
-KEY = "bad-input-key"
+for _module in sorted(Path(__file__).parent.glob("bad_input_cases_*.py")):
+    importlib.import_module(_module.stem)  # each registers its cases with @case
 
 
-@dataclass
-class Env:
-    base_url: str
-    store: Any
-    workdir: Path
+@pytest.fixture(scope="module", params=ACCOUNTS)
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Any]:
+    from activecampaign_sandbox import AccountBehaviour, Sandbox
 
-    def target(self, stdin: str, **config: Any) -> Run:
-        cfg = {"api_url": self.base_url, "api_key": KEY, **config}
-        return run_plugin("target-activecampaign", cfg, self.workdir, stdin)
-
-    def mapper(self, stdin: str, **config: Any) -> Run:
-        return run_plugin("abmatic-mapper", {"direction": "push", **config}, self.workdir, stdin)
-
-    def tap(self, **config: Any) -> Run:
-        cfg = {"api_url": self.base_url, "api_key": KEY, **config}
-        return run_plugin("tap-activecampaign", cfg, self.workdir)
-
-    def emails(self) -> list[str]:
-        return emails_in(self.base_url)
-
-    def objects(self, name: str) -> list[dict[str, Any]]:
-        return sandbox_objects(self.base_url, name)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Any]:
-    from activecampaign_sandbox import Sandbox
-
-    with Sandbox(seed="demo", contacts=20, rate_limit=None, api_key=KEY) as sb:
+    behaviour = AccountBehaviour(sideloads=request.param == "sideloads")
+    with Sandbox(seed="demo", contacts=20, rate_limit=None, api_key=KEY,
+                 behaviour=behaviour) as sb:
+        sb.account = request.param
         yield sb
 
 
 @pytest.fixture
 def env(sandbox: Any, tmp_path: Path) -> Env:
-    return Env(sandbox.base_url, sandbox.store, tmp_path)
-
-
-CASES: dict[str, Callable[[Env], None]] = {}
-
-
-def case(name: str) -> Callable[[Callable[[Env], None]], Callable[[Env], None]]:
-    def register(fn: Callable[[Env], None]) -> Callable[[Env], None]:
-        assert name not in CASES
-        CASES[name] = fn
-        return fn
-    return register
-
-
-# ----------------------------------------------------------------------------- assertions
-def failed_cleanly(run: Run, *fragments: str) -> None:
-    """Non-zero exit, a message with every fragment, and no Python traceback."""
-    assert run.returncode != 0, run.stderr[-2000:]
-    assert "Traceback" not in run.stderr, run.stderr[-3000:]
-    for fragment in fragments:
-        assert fragment in run.stderr, (fragment, run.stderr[-2000:])
-
-
-def rejected(run: Run, key: str, *fragments: str, obj: str = "contact") -> dict[str, Any]:
-    """The activity log holds a rejected line for ``key`` whose message has every fragment,
-    and the record is in the rejects file."""
-    found = [a for a in run.activity if a.get("object") == obj and key in str(a.get("key"))
-             and a.get("outcome") == "rejected"]
-    assert found, (key, run.activity)
-    for fragment in fragments:
-        assert fragment in found[0]["message"], (fragment, found[0]["message"])
-    kept = [r for r in run.rejects if key in str(r.get("record", {}).get(
-        "email" if obj == "contact" else "accountUrl", "")).lower() or
-        key == f"input line {r.get('line')}"]
-    assert kept, (key, run.rejects)
-    return found[0]
-
-
-def written(run: Run, env: Env, *emails: str) -> None:
-    """The valid neighbours were created in ActiveCampaign (and logged as such)."""
-    stored = env.emails()
-    for email in emails:
-        assert stored.count(email) == 1, (email, run.stderr[-1500:])
-        assert run.outcomes().get(email) == "created", run.activity
-
-
-def mapper_rejected(run: Run, line: int, field: str, reason: str) -> None:
-    """The mapper logged and kept the reject, naming the input line and the field."""
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert f"at input line {line} " in run.stderr and f"field={field}:" in run.stderr, \
-        run.stderr[-2000:]
-    kept = [r for r in run.rejects if r.get("line") == line]
-    assert kept and kept[0]["field"] == field and reason in kept[0]["reason"], run.rejects
+    return Env(sandbox.base_url, sandbox.store, tmp_path, sandbox.account)
 
 
 # ----------------------------------------------------------------------------- target
@@ -615,6 +549,7 @@ def _(env: Env) -> None:
 
 # ----------------------------------------------------------------------------- the catalogue
 def test_catalogue_covers_every_plugin_with_at_least_thirty_cases() -> None:
+    """Every case runs on an account that sideloads and on one that ignores include=."""
     assert len(CASES) >= 30
     for prefix in ("target-", "mapper-", "tap-"):
         assert sum(name.startswith(prefix) for name in CASES) >= 6, prefix
