@@ -47,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "check":
         for a in accounts.accounts:
             key = "set" if os.environ.get(a.api_key_env) else "NOT SET"
+            store = a.store_display
+            if a.postgres_url_env:
+                store += " (set)" if os.environ.get(a.postgres_url_env) else " (NOT SET)"
             print(f"{a.name:<20} {a.api_url:<40} key {a.api_key_env} ({key})  "
-                  f"{a.store_kind}  {a.tier.name}: {a.tier.cron}  exports {a.export_dir}")
+                  f"store {store}  {a.tier.name}: {a.tier.cron}  exports {a.export_dir}")
         return 0
     home = os.environ.get("DAGSTER_HOME")
     if not home:

@@ -6,9 +6,13 @@ accounts on Dagster").
     - name: acme                        # the Dagster partition and the Meltano state-id suffix
       api_url: https://acme.api-us1.com
       api_key_env: ACME_AC_API_KEY      # the NAME of the variable holding the key, never the key
-      store: {duckdb: stores/acme.duckdb}          # or {postgres_url_env: ACME_PG_URL}
+      store: {duckdb: stores/acme.duckdb}          # or {postgres_url_env: VAR, schema: NAME}
       export_dir: exports/acme          # Abmatic's export files for this account's pushes
       contacts: 8000                    # its size: picks the schedule (SIZE_TIERS)
+
+A PostgreSQL store is a server URL read from the variable `postgres_url_env` names plus one
+schema per account (`schema`, default `abmatic_<name>`): accounts may share a database, never a
+schema (refused, naming both accounts).
 
 Relative paths are relative to the file. The file is re-read at every run, schedule tick and
 sensor tick, so adding an account is an edit of this file (plus a code-location reload for its
@@ -22,12 +26,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
 ACCOUNTS_FILE_ENV = "ABMATIC_ACCOUNTS_FILE"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A PostgreSQL schema name used unquoted in SQL: lower-case, at most 63 bytes (NAMEDATALEN).
+SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+RESERVED_SCHEMAS = ("public", "information_schema")  # and pg_*: PostgreSQL's own
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class Account:
     work_dir: Path  # this account's own Meltano project, system database, logs
     duckdb_path: Path | None = None
     postgres_url_env: str | None = None
+    postgres_schema: str | None = None  # set for every PostgreSQL store (default abmatic_<name>)
 
     @property
     def tier(self) -> SizeTier:
@@ -79,6 +88,13 @@ class Account:
     @property
     def import_job(self) -> str:
         return "import" if self.store_kind == "duckdb" else "import-pg"
+
+    @property
+    def store_display(self) -> str:
+        """Where the store is, for the UI and logs: never the URL (it may hold a password)."""
+        if self.duckdb_path is not None:
+            return str(self.duckdb_path)
+        return f"postgresql (${self.postgres_url_env}), schema {self.postgres_schema}"
 
     @property
     def project_dir(self) -> Path:
@@ -141,7 +157,60 @@ def load_accounts(path: str | Path | None = None) -> AccountsFile:
             raise AccountsFileError(f"{file}: account {account.name!r} is listed twice")
         seen.add(account.name)
         accounts.append(account)
+    _refuse_shared_stores(file, accounts)
     return AccountsFile(file, work_dir, tuple(accounts))
+
+
+def default_schema(name: str) -> str:
+    return "abmatic_" + name.replace("-", "_")
+
+
+def _database_identity(url: str) -> tuple[str, ...] | None:
+    """Server and database of a PostgreSQL URL (user and password left out), or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 5432
+    except ValueError:
+        return None
+    if not parts.scheme.startswith("postgres"):
+        return None
+    socket_dir = ",".join(parse_qs(parts.query).get("host", []))
+    return ((parts.hostname or "").lower(), str(port), parts.path.lstrip("/"), socket_dir)
+
+
+def _refuse_shared_stores(file: Path, accounts: list[Account]) -> None:
+    """Two accounts writing one store would mix their contacts: refuse the file.
+
+    PostgreSQL: the same schema behind the same variable, or behind two variables whose URLs
+    (when set here) point at the same server and database."""
+    owners: dict[tuple[str, ...], Account] = {}
+    for account in accounts:
+        keys: list[tuple[str, ...]] = []
+        if account.duckdb_path is not None:
+            keys.append(("duckdb", str(account.duckdb_path)))
+        else:
+            assert account.postgres_url_env and account.postgres_schema
+            keys.append(("pg-var", account.postgres_url_env, account.postgres_schema))
+            identity = _database_identity(os.environ.get(account.postgres_url_env, "").strip())
+            if identity is not None:
+                keys.append(("pg-db", *identity, account.postgres_schema))
+        for key in keys:
+            other = owners.get(key)
+            if other is None:
+                owners[key] = account
+                continue
+            if key[0] == "duckdb":
+                raise AccountsFileError(
+                    f"{file}: accounts {other.name!r} and {account.name!r} both use the DuckDB "
+                    f"file {account.duckdb_path}: give each account its own `store.duckdb` file")
+            same = (f"${account.postgres_url_env}" if other.postgres_url_env ==
+                    account.postgres_url_env else
+                    f"${other.postgres_url_env} and ${account.postgres_url_env} (same database)")
+            raise AccountsFileError(
+                f"{file}: accounts {other.name!r} and {account.name!r} both write PostgreSQL "
+                f"schema {account.postgres_schema!r} of {same}: their contacts would mix. Give "
+                "each account its own `store.schema` (or leave it out: the default is "
+                "abmatic_<name>)")
 
 
 def _path(base: Path, value: Any) -> Path:
@@ -167,9 +236,7 @@ def _account(file: Path, base: Path, work_dir: Path, i: int, entry: Any) -> Acco
     if not ENV_NAME_RE.match(key_env):
         raise AccountsFileError(f"{where}: api_key_env must be a variable name, got {key_env!r}")
     store = entry.get("store") or {"duckdb": str(work_dir / name / "abmatic.duckdb")}
-    if not isinstance(store, dict) or len(store) != 1 or \
-            next(iter(store)) not in ("duckdb", "postgres_url_env"):
-        raise AccountsFileError(f"{where}: store is {{duckdb: PATH}} or {{postgres_url_env: VAR}}")
+    duckdb_path, pg_env, pg_schema = _store(where, base, name, store)
     try:
         contacts = int(entry.get("contacts", 0))
     except (TypeError, ValueError) as exc:
@@ -181,6 +248,43 @@ def _account(file: Path, base: Path, work_dir: Path, i: int, entry: Any) -> Acco
         export_dir=_path(base, entry["export_dir"]),
         contacts=contacts,
         work_dir=work_dir / name,
-        duckdb_path=_path(base, store["duckdb"]) if "duckdb" in store else None,
-        postgres_url_env=str(store["postgres_url_env"]) if "postgres_url_env" in store else None,
+        duckdb_path=duckdb_path,
+        postgres_url_env=pg_env,
+        postgres_schema=pg_schema,
     )
+
+
+def _store(where: str, base: Path, name: str,
+           store: Any) -> tuple[Path | None, str | None, str | None]:
+    """(duckdb path, PostgreSQL URL variable, schema): exactly one kind of store."""
+    shapes = "store is {duckdb: PATH} or {postgres_url_env: VAR, schema: NAME} (schema optional)"
+    if isinstance(store, dict) and set(store) == {"duckdb"} and store["duckdb"]:
+        return _path(base, store["duckdb"]), None, None
+    if not isinstance(store, dict) or "postgres_url_env" not in store or \
+            not set(store) <= {"postgres_url_env", "schema"}:
+        got = sorted(store) if isinstance(store, dict) else type(store).__name__
+        raise AccountsFileError(f"{where}: {shapes}; got {got}")
+    var = str(store["postgres_url_env"] or "")
+    if not ENV_NAME_RE.match(var):
+        raise AccountsFileError(
+            f"{where}: store.postgres_url_env is the NAME of the variable holding the "
+            f"PostgreSQL URL (e.g. ABMATIC_PG_URL), never the URL itself; got "
+            f"{'a URL' if '://' in var else repr(var)}")
+    schema = store.get("schema")
+    if schema is None:
+        schema = default_schema(name)
+        if not SCHEMA_RE.match(schema):
+            raise AccountsFileError(
+                f"{where}: the default schema {schema!r} is longer than PostgreSQL's 63 "
+                "characters: set `store.schema` to a shorter name")
+    schema = str(schema)
+    if not SCHEMA_RE.match(schema):
+        raise AccountsFileError(
+            f"{where}: store.schema {schema!r} is not a safe schema name: lower-case letters, "
+            "digits and _, starting with a letter or _, at most 63 characters (e.g. "
+            f"{default_schema(name)!r})")
+    if schema in RESERVED_SCHEMAS or schema.startswith("pg_"):
+        raise AccountsFileError(
+            f"{where}: store.schema {schema!r} is PostgreSQL's own or shared by default: "
+            f"use a schema of this account's own, e.g. {default_schema(name)!r}")
+    return None, var, schema

@@ -4,7 +4,7 @@ accounts on Dagster").
 - assets `abmatic/contacts`, `abmatic/accounts`, `abmatic/opportunities` (one `meltano run
   import` per account partition) and `activecampaign/push` (one `meltano run push`), run
   through Dagster Pipes (pipes_meltano.py reports the metadata);
-- jobs `sync_account` (import then push) and `push_account`;
+- jobs `sync_account` (import then push), `import_account` and `push_account`;
 - schedules `sync_small_accounts` / `sync_medium_accounts` / `sync_large_accounts` (the size
   table), each starting one run per account of its size;
 - sensors `accounts_from_file` (registers the accounts file's accounts as partitions) and one
@@ -86,9 +86,8 @@ def _run(context: AssetExecutionContext, pipes: PipesSubprocessClient, job: str,
         cwd=str(account.project_dir),
         env=env,
         extras={"job": job, "account": account.name, "project": str(account.project_dir),
-                "store_url": url, "env_names": sorted(env),
-                "store_display": str(account.duckdb_path) if account.duckdb_path
-                else f"postgresql (${account.postgres_url_env}), schema abmatic"},
+                "store_url": url, "store_schema": account.postgres_schema or "",
+                "env_names": sorted(env), "store_display": account.store_display},
     )
 
 
@@ -125,6 +124,10 @@ sync_account = define_asset_job(
     "sync_account", selection=[*STORE_KEYS, PUSH_KEY],
     executor_def=in_process_executor,
     description="Import (ActiveCampaign -> Abmatic store) then push, for one account.")
+import_account = define_asset_job(
+    "import_account", selection=STORE_KEYS,
+    executor_def=in_process_executor,
+    description="Import only (ActiveCampaign -> the account's Abmatic store), no push.")
 push_account = define_asset_job(
     "push_account", selection=[PUSH_KEY],
     executor_def=in_process_executor,
@@ -204,7 +207,7 @@ def build_definitions() -> Definitions:
         names = []  # the location still loads; runs then fail with the file's problem
     return Definitions(
         assets=[abmatic_import, activecampaign_push],
-        jobs=[sync_account, push_account],
+        jobs=[sync_account, import_account, push_account],
         schedules=[_size_schedule(t) for t in SIZE_TIERS],
         sensors=[accounts_from_file, *(push_sensor(n) for n in names)],
         resources={"pipes_subprocess_client": PipesSubprocessClient()},

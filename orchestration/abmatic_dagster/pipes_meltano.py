@@ -32,27 +32,31 @@ def _path_meta(path: Path) -> dict[str, Any]:
     return {"raw_value": str(path), "type": "path"}
 
 
-def store_counts(url: str, schema: str = "") -> dict[str, int]:
-    """Rows per Abmatic table, read with the store's own plugin venv (same duckdb version)."""
+def store_counts(url: str, schema: str | None = None) -> dict[str, int]:
+    """Rows per Abmatic table of ``schema`` (PostgreSQL: the account's own; DuckDB: its file's
+    default), read with the store's own plugin venv (same duckdb version). A table not
+    written yet counts 0."""
     script = (
         "import json, sys\n"
         "url, schema, tables = sys.argv[1], sys.argv[2], sys.argv[3].split(',')\n"
         "if url.startswith('postgresql'):\n"
         "    import psycopg\n"
-        "    con = psycopg.connect(url.replace('postgresql+psycopg://', 'postgresql://'))\n"
+        "    con = psycopg.connect(url.replace('postgresql+psycopg://', 'postgresql://'),\n"
+        "                          autocommit=True)\n"  # a missing table aborts no transaction
         "else:\n"
         "    import duckdb\n"
         "    con = duckdb.connect(url.removeprefix('duckdb:///'), read_only=True)\n"
+        "prefix = '\"' + schema.replace('\"', '\"\"') + '\".' if schema else ''\n"
         "out = {}\n"
         "for t in tables:\n"
         "    try:\n"
-        "        out[t] = con.execute(f'select count(*) from {schema}{t}').fetchone()[0]\n"
+        "        out[t] = con.execute(f'select count(*) from {prefix}\"{t}\"').fetchone()[0]\n"
         "    except Exception:\n"
         "        out[t] = 0\n"
         "print(json.dumps(out))\n"
     )
     python = PG_PYTHON if url.startswith("postgresql") else DUCKDB_PYTHON
-    proc = subprocess.run([str(python), "-c", script, url, schema, ",".join(STORE_TABLES)],
+    proc = subprocess.run([str(python), "-c", script, url, schema or "", ",".join(STORE_TABLES)],
                           capture_output=True, text=True, timeout=120, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"could not count the rows of the store: {proc.stderr[-1000:]}")
@@ -106,7 +110,7 @@ def run_meltano(pipes: PipesContext) -> int:
     if job.startswith("import"):
         tap = parse.tap_usage(text)
         url = str(pipes.get_extra("store_url"))
-        counts = store_counts(url, "abmatic." if url.startswith("postgresql") else "")
+        counts = store_counts(url, str(pipes.get_extra("store_schema") or "") or None)
         for table in STORE_TABLES:
             summary = mapper.get(table, {})
             pipes.report_asset_materialization(asset_key=f"abmatic/{table}", metadata={
