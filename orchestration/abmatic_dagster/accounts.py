@@ -151,11 +151,20 @@ def load_accounts(path: str | Path | None = None) -> AccountsFile:
         raise AccountsFileError(f"{file}: `accounts` must be a list")
     accounts: list[Account] = []
     seen: set[str] = set()
+    by_host: dict[str, str] = {}
     for i, entry in enumerate(entries):
         account = _account(file, base, work_dir, i, entry)
         if account.name in seen:
             raise AccountsFileError(f"{file}: account {account.name!r} is listed twice")
         seen.add(account.name)
+        # One ActiveCampaign account under two names would escape the one-run-per-account
+        # limit (runs are queued by name) and share one 5 requests/s budget unknowingly.
+        host = (urlsplit(account.api_url).netloc or account.api_url).lower()  # host:port
+        if host in by_host:
+            raise AccountsFileError(
+                f"{file}: accounts {by_host[host]!r} and {account.name!r} both have api_url "
+                f"{host}: one ActiveCampaign account is one entry (two would run at once)")
+        by_host[host] = account.name
         accounts.append(account)
     _refuse_shared_stores(file, accounts)
     return AccountsFile(file, work_dir, tuple(accounts))

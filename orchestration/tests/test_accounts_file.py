@@ -63,11 +63,19 @@ def test_an_account_listed_twice_is_refused(tmp_path: Path) -> None:
         load_accounts(_file(tmp_path, [GOOD, GOOD]))
 
 
+def test_one_activecampaign_account_under_two_names_is_refused(tmp_path: Path) -> None:
+    twin = {**GOOD, "name": "acme-again", "api_url": GOOD["api_url"].upper() + "/api/3",
+            "store": {"duckdb": "other.duckdb"}, "export_dir": "other-exports"}
+    with pytest.raises(AccountsFileError, match="both have api_url"):
+        load_accounts(_file(tmp_path, [GOOD, twin]))
+
+
 PG = {"postgres_url_env": "SHARED_PG_URL"}
 
 
 def test_two_accounts_share_a_database_in_two_schemas(tmp_path: Path) -> None:
-    other = {**GOOD, "name": "globex-eu", "store": {**PG, "schema": "globex"}}
+    other = {**GOOD, "name": "globex-eu", "api_url": "https://globex-eu.api-us1.com",
+             "store": {**PG, "schema": "globex"}}
     accounts = load_accounts(_file(tmp_path, [{**GOOD, "store": PG}, other]))
     assert [a.postgres_schema for a in accounts.accounts] == ["abmatic_acme", "globex"]
     assert accounts.get("acme").store_display == "postgresql ($SHARED_PG_URL), schema abmatic_acme"
@@ -81,7 +89,8 @@ def test_two_accounts_on_one_schema_are_refused_naming_both(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other_store: dict) -> None:
     monkeypatch.setenv("SHARED_PG_URL", "postgresql+psycopg://ac:secret-1@db.local:5432/abmatic")
     monkeypatch.setenv("OTHER_PG_URL", "postgresql://reader:secret-2@DB.local/abmatic")
-    other = {**GOOD, "name": "globex", "store": other_store}
+    other = {**GOOD, "name": "globex", "api_url": "https://globex.api-us1.com",
+             "store": other_store}
     with pytest.raises(AccountsFileError) as err:
         load_accounts(_file(tmp_path, [{**GOOD, "store": PG}, other]))
     text = str(err.value)
@@ -93,14 +102,14 @@ def test_the_same_schema_on_two_databases_is_fine(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHARED_PG_URL", "postgresql+psycopg://ac@db.local:5432/abmatic")
     monkeypatch.setenv("OTHER_PG_URL", "postgresql+psycopg://ac@db.local:5432/globex")
-    other = {**GOOD, "name": "globex", "store": {"postgres_url_env": "OTHER_PG_URL",
-                                                "schema": "abmatic_acme"}}
+    other = {**GOOD, "name": "globex", "api_url": "https://globex.api-us1.com",
+             "store": {"postgres_url_env": "OTHER_PG_URL", "schema": "abmatic_acme"}}
     assert len(load_accounts(_file(tmp_path, [{**GOOD, "store": PG}, other])).accounts) == 2
 
 
 def test_two_accounts_on_one_duckdb_file_are_refused(tmp_path: Path) -> None:
     store = {"duckdb": "stores/one.duckdb"}
-    other = {**GOOD, "name": "globex", "store": store}
+    other = {**GOOD, "name": "globex", "api_url": "https://globex.api-us1.com", "store": store}
     with pytest.raises(AccountsFileError, match="'acme' and 'globex' both use the DuckDB"):
         load_accounts(_file(tmp_path, [{**GOOD, "store": store}, other]))
 
