@@ -29,8 +29,8 @@ class Run:
     files: dict[str, str] = field(default_factory=dict)
 
     def jsonl(self, name: str) -> list[dict[str, Any]]:
-        text = self.files.get(name, "")
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        text = self.files.get(name, "")  # split on "\n" only: splitlines() breaks at U+2028
+        return [json.loads(line) for line in text.split("\n") if line.strip()]
 
     @property
     def activity(self) -> list[dict[str, Any]]:
@@ -42,7 +42,7 @@ class Run:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+        return [json.loads(line) for line in self.stdout.split("\n") if line.strip()]
 
     def records(self, stream: str) -> list[dict[str, Any]]:
         return [m["record"] for m in self.messages

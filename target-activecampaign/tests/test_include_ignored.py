@@ -132,3 +132,79 @@ def test_a_linked_contact_keeps_its_account_and_a_rerun_writes_nothing(
     assert write_requests(sandbox) == 0
     contact = find_contact(api, "kept@own-co.io")
     assert contact is not None and contact["_accounts"] == [own["account"]["id"]]
+
+
+def _role_field(api: ActiveCampaignSession) -> str:
+    return str(api.post("fields", {"field": {"title": "Role", "type": "text"}})["field"]["id"])
+
+
+def _contacts_with_role(api: ActiveCampaignSession, fid: str, n: int) -> list[str]:
+    emails = [f"director{i}@role.io" for i in range(n)]
+    for email in emails:
+        api.post("contact/sync", {"contact": {"email": email, "fieldValues": [
+            {"field": fid, "value": "Director"}]}})
+    return emails
+
+
+def _role(api: ActiveCampaignSession, email: str, fid: str) -> str | None:
+    contact = find_contact(api, email)
+    assert contact is not None
+    return contact["_fieldValues"].get(fid)
+
+
+@BOTH_KINDS
+@pytest.mark.parametrize(("strategy", "n"), [("lookup", 1), ("lookup", 3), ("scan", 12)])
+def test_fill_keeps_the_custom_field_value_activecampaign_holds(
+        config: dict, sandbox: Any, api: ActiveCampaignSession, strategy: str, n: int) -> None:
+    """A custom field in fill mode is decided on the value ActiveCampaign holds, also where
+    GET /contacts ignores include=fieldValues (spec §11): "Director" stays, and the activity
+    log never says "from null". 12 contacts: the bulk importer writes the names."""
+    fid = _role_field(api)
+    emails = _contacts_with_role(api, fid, n)
+    x_sync = {"modes": {"fields.Role": "fill", "firstName": "overwrite"}}
+    records = [{"email": e, "firstName": "Dee", "fields": {"Role": "Engineer"}} for e in emails]
+    result = run_target({**config, "read_strategy": strategy}, singer("contacts", records, x_sync))
+
+    for email in emails:
+        assert _role(api, email, fid) == "Director"
+        (line,) = [x for x in result.by_key[email] if "outcome" in x]
+        assert line["outcome"] == "updated"
+        assert line["changes"] == {"firstName": {"from": None, "to": "Dee"}}
+    assert ("fieldValues" in result.summary["include_ignored"]) is not sandbox.behaviour.sideloads
+
+    again = run_target({**config, "read_strategy": strategy}, singer("contacts", records, x_sync))
+    assert again.counts() == {"unchanged": n}
+
+
+@BOTH_KINDS
+@pytest.mark.parametrize(("strategy", "n"), [("lookup", 1), ("scan", 12)])
+def test_overwrite_then_clear_on_null_change_the_custom_field_activecampaign_holds(
+        config: dict, sandbox: Any, api: ActiveCampaignSession, strategy: str, n: int) -> None:
+    """overwrite logs the value it replaces, and clear_on_null erases a custom field, on an
+    account that sideloads and on one that ignores include= (spec §11)."""
+    fid = _role_field(api)
+    emails = _contacts_with_role(api, fid, n)
+    cfg = {**config, "read_strategy": strategy}
+    overwrite = run_target(cfg, singer("contacts", [
+        {"email": e, "fields": {"Role": "Engineer"}} for e in emails],
+        {"modes": {"fields.Role": "overwrite"}}))
+    for email in emails:
+        assert _role(api, email, fid) == "Engineer"
+        assert overwrite.by_key[email][-1]["changes"] == {
+            "fields.Role": {"from": "Director", "to": "Engineer"}}
+
+    kept = run_target(cfg, singer("contacts", [{"email": e, "fields": {"Role": None}}
+                                               for e in emails],
+                                  {"modes": {"fields.Role": "overwrite"}}))
+    assert kept.counts() == {"unchanged": n}  # a null erases only under clear_on_null
+    assert all(_role(api, e, fid) == "Engineer" for e in emails)
+
+    cleared = run_target(cfg, singer("contacts", [{"email": e, "fields": {"Role": None}}
+                                                  for e in emails],
+                                     {"modes": {"fields.Role": "overwrite"},
+                                      "clear_on_null": ["fields.Role"]}))
+    assert cleared.counts() == {"updated": n}
+    for email in emails:
+        assert not _role(api, email, fid)
+        assert cleared.by_key[email][-1]["changes"] == {
+            "fields.Role": {"from": "Engineer", "to": ""}}
