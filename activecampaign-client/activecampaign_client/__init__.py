@@ -7,7 +7,9 @@ from activecampaign_client.errors import (
     AuthenticationError,
     ConfigError,
     FatalAPIError,
+    RedirectRefusedError,
     RetriableAPIError,
+    UnsafeAddressError,
 )
 from activecampaign_client.http import ActiveCampaignSession, ApiUsage
 from activecampaign_client.normalize import (
@@ -30,8 +32,10 @@ __all__ = [
     "AuthenticationError",
     "ConfigError",
     "FatalAPIError",
+    "RedirectRefusedError",
     "RequestPacer",
     "RetriableAPIError",
+    "UnsafeAddressError",
     "blank_to_none",
     "check_api_key",
     "is_valid_email",

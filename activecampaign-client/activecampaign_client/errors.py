@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
 
 import requests
+
+from activecampaign_client.redact import scrub, scrub_value
 
 FIND_KEY_HINT = (
     "Check the API key: in ActiveCampaign open Settings -> Developer -> API Access "
@@ -18,11 +21,20 @@ URL_HINT = (
 
 
 class ActiveCampaignError(Exception):
-    """Base class of every error this package raises."""
+    """Base class of every error this package raises; its message never holds the key
+    (``redact.scrub``: the second line of defence behind each message's own care)."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(scrub(str(message)), *args)
 
 
 class ConfigError(ActiveCampaignError):
     """A setting is unusable; the message says which and what to do."""
+
+
+class UnsafeAddressError(ConfigError):
+    """The API host resolved to an address no request may go to (link-local, metadata,
+    private without ``allow_private_network``); nothing was sent."""
 
 
 class FatalAPIError(ActiveCampaignError):
@@ -32,6 +44,15 @@ class FatalAPIError(ActiveCampaignError):
         super().__init__(message)
         self.status = status
         self.body = body
+
+
+class RedirectRefusedError(FatalAPIError):
+    """A 3xx answer: ActiveCampaign does not redirect API calls, so it is never followed
+    (the key would go along) and never retried."""
+
+    def __init__(self, message: str, status: int, location: str | None) -> None:
+        super().__init__(message, status=status, body=None)
+        self.location = location
 
 
 class AuthenticationError(FatalAPIError):
@@ -73,7 +94,8 @@ def is_permission_refusal(body: Any) -> bool:
 
 
 def classify(status: int, key_accepted: bool = False, body: Any = None) -> Verdict:
-    """ok for 2xx/3xx; retry for 429 and 5xx; fatal for every other 4xx.
+    """ok for 2xx; retry for 429 and 5xx; fatal for 3xx (never followed: see
+    ``RedirectRefusedError``) and every other 4xx.
 
     A bare 403 is retried once the key has been accepted earlier in the run: ActiveCampaign
     is known to answer intermittent 403s on a valid key. Before that, it means a rejected key.
@@ -83,7 +105,7 @@ def classify(status: int, key_accepted: bool = False, body: Any = None) -> Verdi
         return "fatal"
     if status == 429 or status >= 500 or (status == 403 and key_accepted):
         return "retry"
-    if status >= 400:
+    if status >= 300:
         return "fatal"
     return "ok"
 
@@ -128,7 +150,7 @@ def api_error_text(body: Any) -> str:
             return str(body["message"])
     if body in (None, "", {}):
         return "(empty body)"
-    return str(body)[:500]
+    return " ".join(str(body).split())[:500]  # one line, whatever the page looked like
 
 
 def error_codes(body: Any) -> list[str]:
@@ -147,17 +169,59 @@ def parse_body(response: requests.Response) -> Any:
 
 
 def body_or_text(response: requests.Response) -> Any:
-    """The parsed body, or its first 500 characters when it is not JSON."""
+    """The parsed body, or its first 500 characters when it is not JSON; the key redacted
+    (before the cut, so that no part of it is left)."""
+    key = sent_key(response)
     try:
-        return parse_body(response)
+        return scrub_value(parse_body(response), key)
     except ValueError:
-        return response.text[:500]
+        return scrub(response.text, key)[:500]
+
+
+def sent_key(response: requests.Response) -> str | None:
+    """The key the request carried (redacted from the answer even if never registered)."""
+    request = getattr(response, "request", None)
+    key = request.headers.get("Api-Token") if request is not None else None
+    return key.decode("latin-1") if isinstance(key, bytes) else key
+
+
+def shown_location(response: requests.Response) -> str | None:
+    """A redirect's target as ``scheme://host:port/path``: no query, fragment or user part."""
+    location = response.headers.get("Location")
+    if not location:
+        return None
+    request = getattr(response, "request", None)
+    try:
+        parts = urlsplit(urljoin(request.url or "", location) if request is not None
+                         else location)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(an unreadable location)"
+    host = f"[{host}]" if ":" in host else host
+    shown = f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else parts.path
+    return scrub(shown, sent_key(response))
+
+
+def redirect_error(method: str, path: str, response: requests.Response) -> RedirectRefusedError:
+    location = shown_location(response)
+    where = f"to {location}" if location else "without a Location"
+    return RedirectRefusedError(
+        f"The API URL answered HTTP {response.status_code} on {method} {path}, redirecting "
+        f"{where}. Not followed, nothing was sent there: ActiveCampaign does not redirect API "
+        f"calls, so the api_url setting points somewhere else (a login page, a proxy or an "
+        f"old account URL). {URL_HINT}",
+        status=response.status_code, location=location)
 
 
 def fatal_error_for(method: str, path: str, response: requests.Response) -> FatalAPIError:
-    """A FatalAPIError carrying ActiveCampaign's text.
+    """A FatalAPIError carrying ActiveCampaign's text, with the key redacted from it (an echoed
+    request puts it there: some servers and proxies repeat the headers in a 4xx body).
 
-    A 403 with a reason becomes a PermissionDeniedError, a bare one an AuthenticationError."""
+    A 3xx becomes a RedirectRefusedError, a 403 with a reason a PermissionDeniedError, a bare
+    403 an AuthenticationError."""
+    if 300 <= response.status_code < 400:
+        return redirect_error(method, path, response)
     body = body_or_text(response)
     text = api_error_text(body)
     if response.status_code == 403 and is_permission_refusal(body):

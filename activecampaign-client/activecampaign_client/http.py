@@ -22,6 +22,7 @@ from activecampaign_client.errors import (
     retry_after_seconds,
 )
 from activecampaign_client.pacing import Pacer, shared_pacer
+from activecampaign_client.transport import guarded_session
 from activecampaign_client.urls import check_api_key, normalize_api_url
 
 LOGGER = logging.getLogger("activecampaign_client")
@@ -62,8 +63,10 @@ class ActiveCampaignSession:
 
     429 and 5xx, timeouts, dropped connections and truncated JSON are retried with bounded
     exponential backoff and jitter (a 429's Retry-After is honoured by pausing the shared
-    pacer); other 4xx raise FatalAPIError with ActiveCampaign's own text. The API key is sent
-    only in the ``Api-Token`` header and never appears in messages.
+    pacer); other 4xx raise FatalAPIError with ActiveCampaign's own text (the key redacted
+    from it). A 3xx is never followed (RedirectRefusedError), and no connection goes to an
+    address the URL checks refuse (``transport``). The API key is sent only in the
+    ``Api-Token`` header and never appears in messages.
     """
 
     def __init__(
@@ -78,9 +81,10 @@ class ActiveCampaignSession:
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         pacer: Pacer | None = None,
+        allow_private_network: bool = False,
     ) -> None:
-        self.base_url = normalize_api_url(api_url)
-        self._session = requests.Session()
+        self.base_url = normalize_api_url(api_url, allow_private_network=allow_private_network)
+        self._session = guarded_session(allow_private_network=allow_private_network)
         self._session.headers.update(
             {
                 "Api-Token": check_api_key(api_key),
@@ -131,6 +135,7 @@ class ActiveCampaignSession:
                         method, self.url(path), params=params, json=json, timeout=self.timeout,
                         # pre-serialized JSON, sent as is (a caller measured these bytes)
                         data=data, headers=None if data is None else JSON_HEADERS,
+                        allow_redirects=False,  # the key must not follow a redirect
                     )
             except requests.Timeout:
                 last_problem = f"timed out after {self.timeout:g} s"

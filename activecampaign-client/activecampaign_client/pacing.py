@@ -207,7 +207,7 @@ def budget_path(api_url: str, name: str = "requests", directory: Path | None = N
     """The budget file of one account: a hash of its API URL (the URL is not a secret, but
     a file name is no place for it)."""
     try:  # every spelling of one account's URL (trailing /, /api/3) is one budget
-        api_url = normalize_api_url(api_url)
+        api_url = normalize_api_url(api_url, allow_private_network=True)
     except ConfigError:
         api_url = api_url.rstrip("/")
     digest = hashlib.sha256(api_url.lower().encode()).hexdigest()[:24]

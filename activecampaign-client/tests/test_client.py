@@ -100,7 +100,8 @@ def test_emails_are_trimmed_lowercased_and_checked(
 
 @pytest.mark.parametrize(
     ("status", "verdict"),
-    [(200, "ok"), (201, "ok"), (400, "fatal"), (403, "fatal"), (404, "fatal"), (422, "fatal"),
+    [(200, "ok"), (201, "ok"), (301, "fatal"), (302, "fatal"), (307, "fatal"), (400, "fatal"),
+     (403, "fatal"), (404, "fatal"), (422, "fatal"),
      (429, "retry"), (500, "retry"), (502, "retry"), (503, "retry")],
 )
 def test_classifier_retries_only_throttling_and_server_errors(status: int, verdict: str) -> None:

@@ -10,6 +10,7 @@ import requests
 from activecampaign_client.errors import (
     AuthenticationError,
     PermissionDeniedError,
+    RedirectRefusedError,
     classify,
     fatal_error_for,
     is_permission_refusal,
@@ -53,3 +54,44 @@ def test_a_bare_403_becomes_the_bad_key_error_saying_where_the_key_is() -> None:
     assert isinstance(error, AuthenticationError)
     assert not isinstance(error, PermissionDeniedError)
     assert "Settings -> Developer -> API Access" in str(error)
+
+
+UNREGISTERED = "never-registered-key-77"  # redacted from the request it rode on alone
+
+
+def _echoing(status: int, body: object, location: str | None = None) -> requests.Response:
+    response = _response(status, body)
+    response.request = requests.Request(
+        "POST", "https://acme.api-us1.com/api/3/contact/sync",
+        headers={"Api-Token": UNREGISTERED}).prepare()
+    if location:
+        response.headers["Location"] = location
+    return response
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 422])
+def test_an_echoed_key_is_redacted_at_the_source_even_if_never_registered(status: int) -> None:
+    body = {"errors": [{"title": "Bad request", "detail": f"Api-Token: {UNREGISTERED}"}],
+            "echo": {"headers": {"Api-Token": UNREGISTERED}}}
+    error = fatal_error_for("POST", "/api/3/contact/sync", _echoing(status, body))
+    everything = str(error) + json.dumps(error.body) + str(getattr(error, "reason", ""))
+    assert UNREGISTERED not in everything and "[api key redacted]" in str(error)
+
+
+def test_a_text_body_is_redacted_before_it_is_cut() -> None:
+    text = "x" * 490 + UNREGISTERED  # the cut at 500 falls inside the key
+    response = _echoing(400, None)
+    response._content = text.encode()
+    error = fatal_error_for("POST", "/api/3/contact/sync", response)
+    assert UNREGISTERED[:10] not in str(error) + str(error.body)
+
+
+def test_a_redirect_names_its_target_without_query_and_is_never_retried() -> None:
+    response = _echoing(302, None, "http://other.example:8080/login?next=/api/3&key=1#frag")
+    assert classify(302) == "fatal"
+    error = fatal_error_for("POST", "/api/3/contact/sync", response)
+    assert isinstance(error, RedirectRefusedError)
+    assert "redirecting to http://other.example:8080/login." in str(error)
+    assert "next=" not in str(error) and "frag" not in str(error)
+    relative = fatal_error_for("GET", "/api/3/x", _echoing(301, None, "/moved/here?x=1"))
+    assert "redirecting to https://acme.api-us1.com/moved/here." in str(relative)

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from activecampaign_client.jsonl import JsonLinesFile
+from activecampaign_client.redact import scrub, scrub_value
 
 OUTCOMES = ("created", "updated", "unchanged", "skipped", "rejected", "failed")
 
@@ -20,6 +21,14 @@ MESSAGES = {
 
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def write_redacted(file: JsonLinesFile, line: dict[str, Any]) -> dict[str, Any]:
+    """Write one line with the API key redacted from every string in it (a message built
+    from an error answer that echoed the request, or a record that quotes the key)."""
+    line = scrub_value(line)
+    file.write(line)
+    return line
 
 
 class ActivityLog:
@@ -47,8 +56,7 @@ class ActivityLog:
             line["changes"] = changes
         if event:
             line["event"] = event
-        self.file.write(line)
-        return line
+        return write_redacted(self.file, line)
 
     def warn(self, obj: str, key: str, message: str, event: str | None = None) -> None:
         """A warning about a record that is otherwise handled (not counted as an outcome)."""
@@ -57,7 +65,7 @@ class ActivityLog:
                                 "key": key, "message": message}
         if event:
             line["event"] = event
-        self.file.write(line)
+        write_redacted(self.file, line)
 
     def summary_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -93,9 +101,10 @@ class RejectsFile:
             entry["line"] = line
         if x_sync:
             entry["x-sync"] = x_sync
-        self.file.write(entry)
+        write_redacted(self.file, entry)
 
     def write_unreadable(self, line: int, reason: str, raw: str) -> None:
         """An input line that is not a Singer message (kept as text; replay skips it)."""
-        self.file.write({"timestamp": now_iso(), "stream": None, "outcome": "unreadable",
-                         "reason": reason, "line": line, "raw": raw[:100_000]})
+        write_redacted(self.file, {"timestamp": now_iso(), "stream": None,
+                                   "outcome": "unreadable", "reason": reason, "line": line,
+                                   "raw": scrub(raw)[:100_000]})  # no half key left

@@ -44,7 +44,7 @@ def lock_path(api_url: str, directory: Path | None = None) -> Path:
 def account_host(api_url: str) -> str:
     """What the messages name the account by: its host (and port), e.g. acme.api-us1.com."""
     with contextlib.suppress(ConfigError):
-        api_url = normalize_api_url(api_url)
+        api_url = normalize_api_url(api_url, allow_private_network=True)
     return urlsplit(api_url).netloc or api_url
 
 
