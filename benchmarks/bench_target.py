@@ -1,6 +1,7 @@
 """Benchmark target-activecampaign against a sandbox at ActiveCampaign's real limits.
 
     .venv/bin/python benchmarks/bench_target.py [--contacts 10000] [--baseline 100]
+    .venv/bin/python benchmarks/bench_target.py --memory [--before DIR]
 
 The sandbox runs in its own process (5 requests/s, bulk import 100 multi-contact requests/min,
 20 single-contact/min) so the target's memory is measured alone. Phases:
@@ -9,6 +10,15 @@ The sandbox runs in its own process (5 requests/s, bulk import 100 multi-contact
      N/2 unchanged);
   3. baseline: one POST /contact/sync per contact for a smaller sample, extrapolated to N.
 Requests are counted by the sandbox (/_sandbox/stats), not by the client.
+
+``--memory`` measures instead how the target's peak RSS follows the push, not the account: a
+fixed push of 10,000 contacts (1,000 of them already in the account, so the read is a scan)
+into accounts of 10,000, 100,000 and 300,000 contacts, and a push of 100,000 (1,000 of them
+existing, spread over the batches) into the account of 10,000. The rate limits are raised for
+speed (the requests are what the limits would pace). ``--before DIR`` also runs each push with
+another ``target_activecampaign`` first on PYTHONPATH (e.g. the last commit's, written to DIR
+with ``git archive HEAD target-activecampaign/target_activecampaign | tar -x -C /tmp/old`` and
+DIR = /tmp/old/target-activecampaign).
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import resource
 import socket
 import subprocess
@@ -46,12 +57,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_sandbox(port: int, seeded: int) -> subprocess.Popen[bytes]:
+REAL_LIMITS = ("--rate-limit", "5")
+# --memory: no request limits in the sandbox; the target's own pace is raised to match
+RAISED_LIMITS = ("--no-rate-limit", "--no-bulk-limits", "--import-delay", "0.05")
+RAISED_CONFIG = {"requests_per_second": 200, "bulk_requests_per_minute": 6000,
+                 "bulk_poll_interval": 0.05}
+
+
+def start_sandbox(port: int, seeded: int,
+                  limits: tuple[str, ...] = REAL_LIMITS) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "activecampaign_sandbox", "--port", str(port), "--seed", "demo",
-         "--contacts", str(seeded), "--api-key", API_KEY, "--rate-limit", "5"],
+         "--contacts", str(seeded), "--api-key", API_KEY, *limits],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
+    for _ in range(200 + seeded // 100):  # seeding takes ~0.12 s per 1,000 contacts
         try:
             requests.get(f"http://127.0.0.1:{port}/_sandbox/stats", timeout=1)
             return proc
@@ -69,19 +88,20 @@ def reset(base: str) -> None:
     requests.post(f"{base}/_sandbox/reset-stats", timeout=10)
 
 
-def records(n: int, changed_every: int = 0) -> list[dict[str, Any]]:
+def records(n: int, changed_every: int = 0, prefix: str = "bench") -> list[dict[str, Any]]:
     out = []
     for i in range(n):
         last = f"Person{i}"
         if changed_every and i % changed_every == 0:
             last += "-v2"
-        out.append({"email": f"bench{i:06d}@bench-corp.io", "firstName": f"B{i}",
+        out.append({"email": f"{prefix}{i:06d}@bench-corp.io", "firstName": f"B{i}",
                     "lastName": last, "phone": f"+1 555 {i:06d}", "event": "revealed"})
     return out
 
 
 def _input_and_config(base: str, recs: list[dict[str, Any]], workdir: Path,
-                      name: str) -> tuple[list[str], dict[str, Any]]:
+                      name: str, extra_config: dict[str, Any] | None = None,
+                      ) -> tuple[list[str], dict[str, Any]]:
     schema = {**CONTACT_SCHEMA, "x-sync": {"operations": {"create": True, "update": True},
                                            "modes": {"lastName": "overwrite"}}}
     lines = [json.dumps({"type": "SCHEMA", "stream": "contacts", "schema": schema,
@@ -90,7 +110,7 @@ def _input_and_config(base: str, recs: list[dict[str, Any]], workdir: Path,
     config = {"api_url": base, "api_key": API_KEY,
               "activity_log_path": str(workdir / f"{name}-activity.jsonl"),
               "rejects_path": str(workdir / f"{name}-rejects.jsonl"),
-              "bulk_poll_interval": 0.5}
+              "bulk_poll_interval": 0.5, **(extra_config or {})}
     return lines, config
 
 
@@ -107,7 +127,7 @@ def _result(base: str, recs: list[dict[str, Any]], workdir: Path, name: str,
             "writes": writes, "throttled": st.get("throttled_429", 0),
             "bulk_requests": routes.get("POST /api/3/import/bulk_import", 0),
             "written": counts["created"] + counts["updated"], "counts": counts,
-            "peak_mb": peak_mb}
+            "contact_reads": routes.get("GET /api/3/contacts", 0), "peak_mb": peak_mb}
 
 
 def push(base: str, recs: list[dict[str, Any]], workdir: Path, name: str) -> dict[str, Any]:
@@ -125,13 +145,15 @@ def push(base: str, recs: list[dict[str, Any]], workdir: Path, name: str) -> dic
 
 
 def push_process(base: str, recs: list[dict[str, Any]], workdir: Path,
-                 name: str) -> dict[str, Any]:
+                 name: str, extra_config: dict[str, Any] | None = None,
+                 pythonpath: str | None = None) -> dict[str, Any]:
     """Run the ``target-activecampaign`` console script as a child process.
 
     Same phase figures as :func:`push`; ``peak_mb`` is the child's own peak RSS in MiB
-    (``os.wait4`` via childrss.py) and ``seconds`` includes the process start.
+    (``os.wait4`` via childrss.py) and ``seconds`` includes the process start. ``pythonpath``
+    puts another ``target_activecampaign`` first (the ``--before`` runs).
     """
-    lines, config = _input_and_config(base, recs, workdir, name)
+    lines, config = _input_and_config(base, recs, workdir, name, extra_config)
     time.sleep(1.1)  # the account's 1-second window forgets the previous phase's requests
     slug = "".join(c if c.isalnum() else "-" for c in name)
     config_path = workdir / f"{slug}-config.json"
@@ -140,7 +162,7 @@ def push_process(base: str, recs: list[dict[str, Any]], workdir: Path,
     input_path.write_text("\n".join(lines) + "\n")
     log_path = workdir / f"{slug}-stderr.log"
     reset(base)
-    with input_path.open("rb") as fin, log_path.open("wb") as log:
+    with input_path.open("rb") as fin, log_path.open("wb") as log, _pythonpath(pythonpath):
         measured = run_measured([TARGET, "--config", str(config_path)], stdin=fin,
                                 stdout=subprocess.DEVNULL, stderr=log, result_dir=workdir)
     if measured.returncode:
@@ -150,10 +172,25 @@ def push_process(base: str, recs: list[dict[str, Any]], workdir: Path,
 
 
 @contextmanager
-def sandbox(seeded: int) -> Iterator[str]:
-    """A sandbox in its own process at the real limits; yields its base URL."""
+def _pythonpath(path: str | None) -> Iterator[None]:
+    """``path`` first on the PYTHONPATH of the processes started meanwhile."""
+    old = os.environ.get("PYTHONPATH")
+    if path:
+        os.environ["PYTHONPATH"] = path
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old
+
+
+@contextmanager
+def sandbox(seeded: int, limits: tuple[str, ...] = REAL_LIMITS) -> Iterator[str]:
+    """A sandbox in its own process (at the real limits by default); yields its base URL."""
     port = free_port()
-    proc = start_sandbox(port, seeded)
+    proc = start_sandbox(port, seeded, limits)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -190,6 +227,71 @@ def row(r: dict[str, Any], scale_to: int | None = None) -> str:
             f"{rate:,.1f} | {wrate:,.1f} ({wrate / BULK_CEILING_PER_S:.0%}) | "
             f"{r.get('peak_mb', float('nan')):.1f} |{extra}")
 
+# ---- --memory: the target's peak RSS follows the push, not the account ------------------------
+MEMORY_RUNS = ((10_000, 10_000), (100_000, 10_000), (300_000, 10_000), (10_000, 100_000))
+EXISTING = 1_000  # pushed contacts already in the account, spread over the push
+
+
+def existing_contacts(base: str, n: int) -> list[dict[str, Any]]:
+    """``n`` contacts of the account, from pages spread over its ids, with a new last name."""
+    session = ActiveCampaignSession(base, API_KEY, requests_per_second=100,
+                                    pacer=RequestPacer(100))
+    total = int(session.get("contacts", {"limit": 1})["meta"]["total"])
+    pages = -(-n // 100)
+    out: list[dict[str, Any]] = []
+    for k in range(pages):
+        body = session.get("contacts", {"orders[id]": "ASC", "limit": 100,
+                                        "offset": (total - 100) * k // max(1, pages - 1)})
+        out += [{"email": c["email"], "lastName": f"{c.get('lastName') or ''}-pushed"}
+                for c in body["contacts"]]
+    session.close()
+    return out[:n]
+
+
+def memory_push(n: int, existing: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """``n`` records: the ``existing`` ones spread evenly among new contacts."""
+    new = iter(records(n - len(existing), prefix=prefix))
+    at = {i * n // len(existing): e for i, e in enumerate(existing)} if existing else {}
+    return [at[i] if i in at else next(new) for i in range(n)]
+
+
+def memory_study(before: str | None,
+                 runs: tuple[tuple[int, int], ...] = MEMORY_RUNS) -> list[dict[str, Any]]:
+    """Each (contacts in account, contacts pushed) of ``runs``, with the code under test
+    (and ``before``'s when given), each into a freshly seeded account (the demo seed is the
+    same for the same size), so that both versions do the same work."""
+    versions = [("before", before), ("after", None)] if before else [("after", None)]
+    rows: list[dict[str, Any]] = []
+    for account, pushed in runs:
+        for version, path in versions:
+            started = time.monotonic()
+            with sandbox(account, RAISED_LIMITS) as base, \
+                    tempfile.TemporaryDirectory() as tmp:
+                seeded = time.monotonic() - started
+                recs = memory_push(pushed, existing_contacts(base, EXISTING), "mem-")
+                r = push_process(base, recs, Path(tmp), f"{version} {account} {pushed}",
+                                 RAISED_CONFIG, path)
+            r.update(version=version, account=account, pushed=pushed)
+            print(f"  {version}: {pushed:,} into {account:,} (seeded in {seeded:.0f} s): "
+                  f"{r['requests']:,} requests, {r['seconds']:.0f} s, {r['peak_mb']:.0f} MiB "
+                  f"{r['counts']}", file=sys.stderr, flush=True)
+            rows.append(r)
+    return rows
+
+
+def memory_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["Rate limits raised for speed (sandbox unlimited, target 200 req/s, bulk import "
+             "6,000/min): at ActiveCampaign's 5 req/s a push needs at least requests / 5 "
+             f"seconds. {EXISTING:,} of the pushed contacts exist (updated), the rest are new.",
+             "| code | contacts in account | contacts pushed | requests | GET /contacts | "
+             "seconds | peak RSS MiB (target process) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['version']} | {r['account']:,} | {r['pushed']:,} | "
+                     f"{r['requests']:,} | {r['contact_reads']:,} | {r['seconds']:.1f} | "
+                     f"{r['peak_mb']:.0f} |")
+    return "\n".join(lines)
+
 
 def main() -> int:
     ap = argparse.ArgumentParser()
@@ -199,7 +301,21 @@ def main() -> int:
     ap.add_argument("--process", action="store_true",
                     help="run the target as a child process and report its peak RSS "
                          "instead of tracemalloc's peak")
+    ap.add_argument("--memory", action="store_true",
+                    help="peak RSS of the target process against the account's size and the "
+                         "push's (rate limits raised; see the module docstring)")
+    ap.add_argument("--before", metavar="DIR",
+                    help="with --memory: also run each push with the target_activecampaign "
+                         "package found in DIR (put first on PYTHONPATH)")
+    ap.add_argument("--memory-runs", metavar="ACCOUNT:PUSHED,...",
+                    default=",".join(f"{a}:{p}" for a, p in MEMORY_RUNS),
+                    help="with --memory: the (contacts in account, contacts pushed) pairs")
     args = ap.parse_args()
+    if args.memory:
+        runs = tuple((int(a), int(p)) for a, p in (
+            pair.split(":") for pair in args.memory_runs.split(",") if pair))
+        print(memory_table(memory_study(args.before, runs)))
+        return 0
     run_push = push_process if args.process else push
     with sandbox(args.seeded) as base, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -259,10 +259,7 @@ def write_bulk(ctx: RunContext, plans: list[ContactPlan], includes: set[str],
     """Write ``plans`` with the bulk importer. Returns email → (outcome, message)."""
     results: dict[str, tuple[str, str]] = {}
     creates = [pl for pl in plans if pl.action == "create"]
-    before_max = 0
-    if creates:
-        index_ids = [int(c.id) for c in (ctx.contacts.index or {}).values() if c.id]
-        before_max = max(index_ids) if index_ids else ctx.contacts.max_contact_id()
+    before_max = ctx.contacts.highest_id() if creates else 0
     refused: dict[str, str] = {}
     chunks, too_big = chunk_bulk([bulk_entry(pl) for pl in plans])
     resend = {e["email"] for e in too_big}  # over 400,000 bytes alone: contact/sync
