@@ -23,6 +23,7 @@ from bad_input_helpers import (
     CASES,
     KEY,
     Env,
+    Run,
     case,
     failed_cleanly,
     lines,
@@ -54,17 +55,23 @@ def env(sandbox: Any, tmp_path: Path) -> Env:
     return Env(sandbox.base_url, sandbox.store, tmp_path, sandbox.account)
 
 
+def no_state(run: Run) -> None:
+    """The target emitted no STATE (it writes state values as bare JSON lines on stdout)."""
+    assert run.stdout.strip() == "", run.stdout[-1000:]
+
+
 # ----------------------------------------------------------------------------- target
 @case("target-malformed-json-line")
 def _(env: Env) -> None:
     run = env.target(lines(schema("contacts"), record("contacts", {"email": "t1a@x.io"}),
                            '{"type": "RECORD", "stream": "contacts", broken',
-                           record("contacts", {"email": "t1b@x.io"})))
+                           record("contacts", {"email": "t1b@x.io"}),
+                           {"type": "STATE", "value": {"bookmarks": {"contacts": 1}}}))
     failed_cleanly(run, "Input line 3 is not valid JSON")
     written(run, env, "t1a@x.io", "t1b@x.io")
     assert [r["line"] for r in run.rejects if r["outcome"] == "unreadable"] == [3]
     assert "broken" in run.rejects[0]["raw"]
-    assert not any(m.get("type") == "STATE" for m in run.messages)
+    no_state(run)
 
 
 @case("target-line-without-type")
@@ -310,10 +317,11 @@ def _(env: Env) -> None:
 def _(env: Env) -> None:
     bad = schema("contacts")
     bad["schema"] = {**bad["schema"], "x-sync": {"modes": {"lastName": "fil"}}}
-    run = env.target(lines(bad, record("contacts", {"email": "t26@x.io"})))
+    run = env.target(lines(bad, record("contacts", {"email": "t26@x.io"}),
+                           {"type": "STATE", "value": {"bookmarks": {"contacts": 1}}}))
     failed_cleanly(run, "stream 'contacts' SCHEMA x-sync modes.lastName: sync mode 'fil'")
     assert "t26@x.io" not in env.emails()
-    assert not any(m.get("type") == "STATE" for m in run.messages)
+    no_state(run)
 
 
 @case("target-api-key-rejected-by-activecampaign")
@@ -323,7 +331,7 @@ def _(env: Env) -> None:
                      api_key="wrong-key-777")
     failed_cleanly(run, "ActiveCampaign rejected the API key (HTTP 403", "API Access")
     assert "wrong-key-777" not in run.everything()
-    assert not any(m.get("type") == "STATE" for m in run.messages)
+    no_state(run)
     assert "t27@x.io" not in env.emails()
 
 

@@ -24,7 +24,8 @@ from abmatic_mapper.values import (
     to_number,
     to_utc,
 )
-from activecampaign_client import blank_to_none, is_valid_email, normalize_domain, normalize_email
+from activecampaign_client import blank_to_none, normalize_domain, normalize_email
+from activecampaign_client.normalize import email_problem
 from activecampaign_client.sync_rules import DONT_SYNC, OVERWRITE
 
 # ---------------------------------------------------------------------------------------------
@@ -233,8 +234,8 @@ def key_problem(stream: str, record: Mapping[str, Any], raw_value: Any) -> str |
     if stream == "contacts":
         if record.get("work_email") is None:
             return "missing email"
-        if not is_valid_email(record["work_email"]):
-            return "invalid email"
+        if (problem := email_problem(raw_value)) is not None:
+            return f"invalid email: {problem}"
     elif stream == "accounts":
         if record.get("website_domain") is None:
             if blank_to_none(raw_value) is None:
@@ -366,8 +367,8 @@ def push_key_problem(stream: str, record: Mapping[str, Any], raw: Mapping[str, A
         email = record.get("email")
         if email is None:
             return "missing work_email"
-        if not is_valid_email(email):
-            return "invalid work_email"
+        if (problem := email_problem(raw.get("work_email"))) is not None:
+            return f"invalid work_email: {problem}"  # the target's reason too
     elif record.get("accountUrl") is None:
         if blank_to_none(raw.get("website_domain")) is None:
             return "missing website_domain"

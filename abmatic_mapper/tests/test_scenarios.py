@@ -70,7 +70,7 @@ def test_records_without_a_valid_key_are_rejected_visibly(imported):
     rejects = imported.rejects()
     assert [(r["stream"], r["id"], r["field"], r["reason"]) for r in rejects] == [
         ("accounts", "11", "accountUrl", "missing website domain"),
-        ("contacts", "6", "email", "invalid email"),
+        ("contacts", "6", "email", "invalid email: has no @-sign"),
     ]
     assert rejects[1]["record"]["email"] == "not-an-email"
     counts = imported.mapper.stats.streams

@@ -37,6 +37,7 @@ from target_activecampaign.fields import (
 )
 from target_activecampaign.objects.contact_index import ContactIndex
 from target_activecampaign.outcomes import Outcomes
+from target_activecampaign.push_lock import PushLock
 from target_activecampaign.related import RelatedReader
 
 PAGE = PAGE_SIZE
@@ -63,6 +64,7 @@ class RunContext:
         self.max_records = config.get("max_records")
         self.records_admitted = 0
         self._session = session
+        self._push_lock: PushLock | None = None  # taken by connect(), unless a dry run
         self.bulk_threshold = max(2, int(config.get("bulk_threshold") or 10))
         # The importer's 100 requests/minute are per account too: shared like the 5/s.
         self.bulk_pacer = shared_pacer(float(config.get("bulk_requests_per_minute") or 100),
@@ -87,7 +89,9 @@ class RunContext:
     # ------------------------------------------------------------------ session
     def connect(self) -> ActiveCampaignSession:
         """The session, made on the first call, which also checks the key (a rejected key
-        fails here with the client's message, before anything is read or written)."""
+        fails here with the client's message, before anything is read or written), then
+        the account's push lock (``push_lock``: one push per account at a time on this
+        machine), held until ``close()``."""
         if self._session is None:
             self._session = ActiveCampaignSession(
                 self.config["api_url"], self.config["api_key"],
@@ -95,8 +99,12 @@ class RunContext:
                 timeout=float(self.config.get("request_timeout") or 60),
                 user_agent=self.config.get("user_agent") or "target-activecampaign/0.1.0",
                 max_retries=int(self.config.get("max_retries", 6)),
+                allow_private_network=bool(self.config.get("allow_private_network")),
             )
             self._session.get("users/me")
+        if self._push_lock is None and not self.dry_run and self.config.get("api_url"):
+            # before the first planning read: a push that waited reads what the other wrote
+            self._push_lock = PushLock(str(self.config["api_url"]), self.logger).acquire()
         return self._session
 
     @property
@@ -262,3 +270,6 @@ class RunContext:
         self.outcomes.close()
         if self._session is not None:
             self._session.close()
+        if self._push_lock is not None:
+            self._push_lock.release()
+            self._push_lock = None

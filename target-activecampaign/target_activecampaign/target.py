@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import typing as t
 
@@ -13,6 +14,7 @@ from typing_extensions import override
 
 from activecampaign_client import check_api_key, normalize_api_url
 from activecampaign_client.errors import ActiveCampaignError, ConfigError
+from activecampaign_client.jsonl import BadRecord
 from activecampaign_client.sync_rules import CREATE, FILL, UPDATE, WRITE_MODES
 from target_activecampaign.context import RunContext
 from target_activecampaign.input import LineReader
@@ -44,6 +46,13 @@ class TargetActiveCampaign(Target):
                                 "https://yourcompany.api-us1.com (with or without /api/3)."),
         th.Property("api_key", th.StringType, required=True, secret=True, title="API key",
                     description="API key from Settings -> Developer -> API Access."),
+        th.Property("allow_private_network", th.BooleanType, default=False,
+                    title="Allow a private network API URL",
+                    description="Allow an api_url host on a private network (10.0.0.0/8, "
+                                "172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7), e.g. "
+                                "your own gateway to ActiveCampaign. Off by default: "
+                                "ActiveCampaign is on the public internet. Link-local and cloud "
+                                "metadata addresses stay refused either way."),
         th.Property("default_mode", th.StringType, default=FILL, title="Default sync mode",
                     allowed_values=list(WRITE_MODES),
                     description="Mode of a field not named in x-sync or `modes`: `fill` writes "
@@ -131,6 +140,7 @@ class TargetActiveCampaign(Target):
         self.input_problems: list[str] = []
         self._records_without_schema = 0
         self.reader.on_bad_line = self._bad_line
+        self.reader.on_bad_record = self._bad_record
 
     @property
     def reader(self) -> LineReader:
@@ -148,7 +158,10 @@ class TargetActiveCampaign(Target):
             except SyncRulesError as exc:
                 errors.append(str(exc))
         if not errors:
-            for check, key in ((normalize_api_url, "api_url"), (check_api_key, "api_key")):
+            allow_private = bool(self.config.get("allow_private_network"))
+            # the key first: once checked, it is redacted from every message (the URL's too)
+            for check, key in ((check_api_key, "api_key"), (functools.partial(
+                    normalize_api_url, allow_private_network=allow_private), "api_url")):
                 try:
                     check(str(self.config.get(key) or ""))
                 except ConfigError as exc:
@@ -175,6 +188,17 @@ class TargetActiveCampaign(Target):
         self.input_problems.append(message)
         self.logger.error("%s", message)
         self.run_context.outcomes.reject_unreadable(line_number, message, raw)
+
+    def _bad_record(self, line_number: int, bad: BadRecord) -> None:
+        """A RECORD holding a value that is not clean JSON text (a byte that is not UTF-8, a
+        lone surrogate, NaN): rejected naming the field, like a record that misfits its schema."""
+        sink = SINKS.get(bad.stream)
+        active = self._sinks_active.get(bad.stream)
+        self.run_context.outcomes.reject_input(
+            bad.stream, sink.object_name if sink else None, sink.key_field if sink else None,
+            bad.record, line_number,
+            f"Input line {line_number}: {bad.reason}; the record was not pushed.",
+            getattr(active, "x_sync", None))
 
     def _process_record_message(self, message_dict: dict) -> None:
         stream = message_dict.get("stream")

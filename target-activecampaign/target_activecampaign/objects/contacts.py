@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from activecampaign_client import is_valid_email, normalize_domain, normalize_email
+from activecampaign_client import normalize_domain, normalize_email
+from activecampaign_client.normalize import email_problem
 from activecampaign_client.sync_rules import is_empty
 from target_activecampaign import bulk
 from target_activecampaign.context import RunContext, unwrap
@@ -84,9 +85,10 @@ def plan_contact(
     """Decide create / update / unchanged / skip / reject for one contact record (pure)."""
     email = normalize_email(record.get("email")) or ""
     plan = ContactPlan(email=email, record=dict(record), action="unchanged", current=current)
-    if not is_valid_email(email):
+    problem = email_problem(record.get("email"))  # the same reason as the mapper's
+    if problem is not None:
         plan.action, plan.message = "reject", (
-            f"Invalid email address {record.get('email')!r} in field 'email'.")
+            f"Invalid email address {record.get('email')!r} in field 'email': {problem}.")
         return plan
     if current is not None and current.bounced_hard:
         plan.action = "skip"
