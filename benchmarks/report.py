@@ -12,9 +12,12 @@ for each size N:
   bulk import 100 requests/min), then, at the sizes in ``--update-sizes`` (default 10,000),
   the same N again with half of them changed; against one ``POST /contact/sync`` per contact,
   measured once on ``--baseline`` contacts and extrapolated to N.
+and the tap's whole-catalog incremental runs (no change, 1% changed; today's full-table
+memberships, riding memberships with and without sideloads, a due reconciliation) at the
+sizes in ``--incremental-sizes`` (requests counted at an unlimited rate, seconds at 5/s).
 Peak memory is each plugin process's own peak RSS (``os.wait4`` on the child). Prints one
 Markdown table on stdout (progress on stderr) and writes it with the targets, the date, the
-machine and the command to ``--out``. About 13 minutes with the defaults on 2 cores.
+machine and the command to ``--out``. About 25 minutes with the defaults on 2 cores.
 """
 
 from __future__ import annotations
@@ -63,6 +66,15 @@ def measure_tap(sizes: list[int], catalog_sizes: set[int]) -> dict[int, dict[str
     return out
 
 
+def measure_incremental(sizes: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """bench_tap.measure_incremental at each size: whole-catalog incremental runs."""
+    out = {}
+    for n in sizes:
+        log(f"tap incremental: {n:,} contacts (no change, 1% changed; 4 kinds of run)")
+        out[n] = bench_tap.measure_incremental(n)["rows"]
+    return out
+
+
 def measure_mapper(sizes: list[int], repeat: int) -> dict[str, dict[int, tuple[float, int, int]]]:
     """bench_mapper.measure at 0 records (the process start alone) and at each size."""
     log(f"mapper: {', '.join(f'{n:,}' for n in sizes)} records, {repeat} runs each")
@@ -96,9 +108,18 @@ def _f(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def incremental_rows(n: int, runs: list[dict[str, Any]]) -> list[list[str]]:
+    """One row per incremental run; seconds = requests at the real 5 requests/s."""
+    return [[f"{n:,}", "tap-activecampaign", f"incremental, {r['change']}: {r['label']}",
+             _f(r["records"]), _f(r["seconds"], 1), "", _f(r["requests"]),
+             _f(r["requests"] * 1000 / max(1, r["records"]), 1), "seconds at 5 req/s", "n/a",
+             "", "", ""] for r in runs]
+
+
 def build_rows(sizes: list[int], tap: dict[int, dict[str, Any]],
                mapper: dict[str, dict[int, tuple[float, int, int]]],
-               target: dict[int, dict[str, Any]], base_r: dict[str, Any]) -> list[list[str]]:
+               target: dict[int, dict[str, Any]], base_r: dict[str, Any],
+               incremental: dict[int, list[dict[str, Any]]] | None = None) -> list[list[str]]:
     rows: list[list[str]] = []
     base_rate = base_r["records"] / base_r["seconds"]
     base_req_per_record = base_r["requests"] / base_r["records"]
@@ -118,6 +139,7 @@ def build_rows(sizes: list[int], tap: dict[int, dict[str, Any]],
                          _f(requests * 1000 / records, 1),
                          f"{requests / (r['elapsed'] * bench_tap.RATE):.1%} of 5 req/s",
                          str(r["stats"]["throttled_429"]), "", "", _f(r["peak_mb"])])
+        rows.extend(incremental_rows(n, (incremental or {}).get(n, [])))
         mt_seconds = mapper[bench_mapper.MT_TOOL][n][0]
         for tool, label in (("abmatic-mapper", "import, default mapping"),
                             (bench_mapper.MT_TOOL, "equivalent rename map (baseline)")):
@@ -162,7 +184,8 @@ def markdown_table(rows: list[list[str]]) -> str:
 # ---- targets --------------------------------------------------------------------------------
 def check_targets(sizes: list[int], tap: dict[int, dict[str, Any]],
                   mapper: dict[str, dict[int, tuple[float, int, int]]],
-                  target: dict[int, dict[str, Any]]) -> list[str]:
+                  target: dict[int, dict[str, Any]],
+                  incremental: dict[int, list[dict[str, Any]]] | None = None) -> list[str]:
     lines = []
 
     def verdict(ok: bool, text: str) -> None:
@@ -185,6 +208,19 @@ def check_targets(sizes: list[int], tap: dict[int, dict[str, Any]],
             verdict(c_share >= 0.95 and c["stats"]["throttled_429"] == 0,
                     f"tap, whole catalog at {n:,} contacts: >= 95% of the ceiling, zero 429s "
                     f"(measured {c_share:.1%}, {c['stats']['throttled_429']} 429s)")
+    for n, runs in sorted((incremental or {}).items()):
+        by = {(r["change"], r["mode"]): r for r in runs}
+        quiet = by.get(("no change", "sideloads"))
+        if quiet:
+            verdict(quiet["requests"] <= 15,
+                    f"tap, incremental at {n:,} contacts, no change, account that sideloads: "
+                    f"<= 15 requests (measured {quiet['requests']})")
+        today, ride = by.get(("1% changed", "today")), by.get(("1% changed", "sideloads"))
+        if today and ride:
+            verdict(ride["requests"] < today["requests"],
+                    f"tap, incremental at {n:,} contacts, 1% changed: fewer requests than "
+                    f"full-table memberships (measured {ride['requests']} vs "
+                    f"{today['requests']})")
     for n in sizes:
         ratio = mapper[bench_mapper.MT_TOOL][n][0] / mapper["abmatic-mapper"][n][0]
         verdict(ratio >= 2, f"mapper, {n:,} records: >= 2x meltano-map-transform's records/s "
@@ -243,6 +279,14 @@ def notes(sizes: list[int], tap: dict[int, dict[str, Any]],
         f"{', '.join(f'{n:,}' for n in catalog_sizes) or 'no size'} (it needs ~5 requests per "
         "100 contacts: ~18 minutes at 100,000). Requests are counted by the sandbox; share of "
         "ceiling = requests / (seconds x 5).",
+        "- **tap, incremental**: the whole catalog from one full run's state, in one sandbox "
+        "of N demo contacts, with no change and after touching 1% of the contacts: today's "
+        "behaviour (`membership_reconcile_hours: 0`: the membership and account tables in "
+        "full every run), memberships riding along with the contacts (`include=`; an account "
+        "that ignores it: per contact or the table, whichever costs fewer requests), and a "
+        "due reconciliation (the tables in full, every 24 h by default). Requests are counted "
+        "by the sandbox with the rate limit off; seconds = requests / 5, the time they take "
+        "at the real 5 requests/s. Records include every stream's (small tables too).",
         "- **mapper**: N tap-shaped `contacts` records piped through `abmatic-mapper` (import, "
         f"default mapping) and `{bench_mapper.MT_TOOL}` (equivalent rename map, own venv "
         "`.venv-bench/map-transform`); seconds include the process start (with no records: "
@@ -284,6 +328,8 @@ def main() -> int:
                     help="contacts in the contact/sync baseline sample")
     ap.add_argument("--seeded", type=int, default=200, help="contacts in the target's sandbox")
     ap.add_argument("--mapper-runs", type=int, default=3)
+    ap.add_argument("--incremental-sizes", type=sizes_arg, default=[10_000, 100_000],
+                    help="sizes at which the tap's whole-catalog incremental runs are measured")
     args = ap.parse_args()
     sizes = sorted(set(args.sizes))
     started_at = dt.datetime.now(dt.UTC)
@@ -291,12 +337,13 @@ def main() -> int:
 
     mapper = measure_mapper(sizes, args.mapper_runs)
     tap = measure_tap(sizes, set(args.catalog_sizes))
+    incremental = measure_incremental([n for n in sizes if n in set(args.incremental_sizes)])
     target, base_r = measure_target(sizes, set(args.update_sizes), args.baseline, args.seeded)
     minutes = (time.monotonic() - STARTED) / 60
     log("done")
 
-    table = markdown_table(build_rows(sizes, tap, mapper, target, base_r))
-    targets = check_targets(sizes, tap, mapper, target)
+    table = markdown_table(build_rows(sizes, tap, mapper, target, base_r, incremental))
+    targets = check_targets(sizes, tap, mapper, target, incremental)
     argv = " ".join(shlex.quote(a) for a in sys.argv[1:])
     command = f".venv/bin/python benchmarks/report.py{' ' + argv if argv else ''}"
     print(table)

@@ -11,7 +11,7 @@ import requests
 from typing_extensions import override
 
 from tap_activecampaign.client import ActiveCampaignStream
-from tap_activecampaign.records import to_utc_iso
+from tap_activecampaign.records import parse_timestamp, to_utc_iso
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -86,19 +86,29 @@ class IncrementalStream(ActiveCampaignStream):
             return None
         return (start - self.FILTER_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
 
+    def is_before_bookmark(self, row: dict) -> bool:
+        """What the filter margin brought back from before the bookmark (dropped unread)."""
+        since = getattr(self, "_since", None)
+        # the shaper's own reading of the value; an unreadable one is kept (a repeat, no loss)
+        value = parse_timestamp(row.get(self.replication_key or ""), self.shape.naive_tz)
+        return since is not None and value is not None and \
+            dt.datetime.fromisoformat(value) < since
+
+    def expected_changes(self, items: list[dict], total: int | None) -> int:
+        """How many records this scan will keep, from its first page: ``meta.total`` times
+        the share of that page after the bookmark (pages by id mix both evenly)."""
+        if not items:
+            return 0
+        kept = sum(not self.is_before_bookmark(item) for item in items)
+        return round(max(total or 0, len(items)) * kept / len(items))
+
     @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Drops what the margin brought back from before the bookmark (kept: at or after)."""
-        record = super().post_process(row, context)
-        since = getattr(self, "_since", None)
-        value = (record or {}).get(self.replication_key or "")
-        if record is not None and since is not None and isinstance(value, str) and value:
-            try:
-                if dt.datetime.fromisoformat(value) < since:
-                    return None
-            except ValueError:
-                pass  # an unreadable value is kept: a repeat, never a loss
-        return record
+        """Drops what the margin brought back from before the bookmark (kept: at or after),
+        before anything else is read for it (custom values, riding rows)."""
+        if self.is_before_bookmark(row):
+            return None
+        return super().post_process(row, context)
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:

@@ -39,6 +39,7 @@ from activecampaign_client.errors import (
 )
 from activecampaign_client.errors import RetriableAPIError as ACRetriableAPIError
 from activecampaign_client.paging import PageGuard, offset_pages, total_of
+from activecampaign_client.transport import guarded_session
 from tap_activecampaign.pagination import (
     PAGE_SIZE,
     ContactKeysetPaginator,
@@ -137,6 +138,14 @@ class ActiveCampaignStream(RESTStream):
     @override
     def url_base(self) -> str:
         return self.ac_tap.api_base
+
+    allow_redirects = False  # ActiveCampaign does not redirect API calls: a 3xx is an error
+
+    @cached_property
+    @override
+    def requests_session(self) -> requests.Session:
+        """No redirect followed, no connection to a refused address (client ``transport``)."""
+        return guarded_session(allow_private_network=self.ac_tap.allow_private_network)
 
     @property
     @override
@@ -414,9 +423,18 @@ class ActiveCampaignStream(RESTStream):
     def fetch_pages(
         self, object_name: str, params: dict[str, t.Any] | None = None
     ) -> Iterator[list[dict]]:
-        """Every page (offset, 100 a page) of a collection, under the PageGuard stop rule."""
+        """Every page (offset, 100 a page) of a collection, under the PageGuard stop rule.
+
+        A list that documents no ``offset`` (custom-field meta/data, spec §11) and answers
+        its first request with more rows than ``limit`` ignores paging: that answer held
+        every row, so no second request is sent to see it repeat."""
         obj = OBJECTS[object_name]
-        yield from offset_pages(self.fetch_json, obj.path, obj.list_key, params, PAGE_SIZE)
+        first = True
+        for page in offset_pages(self.fetch_json, obj.path, obj.list_key, params, PAGE_SIZE):
+            yield page
+            if first and not obj.offset_paging and len(page) > PAGE_SIZE:
+                return
+            first = False
 
     def contact_ids(self, params: dict[str, t.Any]) -> Iterator[str]:
         """Ids of the contacts matching ``params``, read by key (``id_greater``)."""

@@ -12,7 +12,9 @@ import typing as t
 from singer_sdk import metrics
 from typing_extensions import override
 
+from activecampaign_client.paging import total_of
 from tap_activecampaign.bases import CachedTableStream, IncrementalStream
+from tap_activecampaign.cadence import CadenceMixin
 from tap_activecampaign.client import ActiveCampaignStream, group_rows, response_json
 from tap_activecampaign.pagination import ContactKeysetPaginator
 from tap_activecampaign.records import custom_fields_object, group_values
@@ -54,18 +56,27 @@ class QuietTimer(metrics.Timer):
 
 
 class CustomFieldsMixin(ActiveCampaignStream):
-    """Adds ``custom_fields`` (title -> value) from a custom-field data table read once."""
+    """Adds ``custom_fields`` (title -> value) from a custom-field data table read once, or,
+    when that table is not read in full this run, from the owner's own rows (riders.py)."""
 
     custom_meta: str = ""  # accountCustomFieldMeta / dealCustomFieldMeta
     custom_data: str = ""  # accountCustomFieldData / dealCustomFieldData
     custom_owner_key: str = ""  # accountId / dealId
+    custom_values_stream: str = ""  # account_custom_field_values / deal_custom_field_values
+    value_rows_of_last: list[dict] | None = None
 
     @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         titles = self.ac_tap.titles(self.custom_meta, "fieldLabel", self)
-        values = self.ac_tap.grouped(self.custom_data, self.custom_owner_key, "customFieldId",
-                                   "fieldValue", self)
-        row["custom_fields"] = custom_fields_object(titles, values.get(str(row.get("id"))))
+        owner = str(row.get("id"))
+        if self.ac_tap.cadence.full.get(self.custom_values_stream) is False:
+            rows = self.ac_tap.riders.values(self.custom_data, owner, self)
+            self.value_rows_of_last = rows
+            values = group_values(rows, self.custom_owner_key, "customFieldId", "fieldValue")
+        else:
+            values = self.ac_tap.grouped(self.custom_data, self.custom_owner_key,
+                                         "customFieldId", "fieldValue", self)
+        row["custom_fields"] = custom_fields_object(titles, values.get(owner))
         return super().post_process(row, context)
 
 
@@ -119,12 +130,15 @@ class DealStagesStream(ActiveCampaignStream):
     ac_object = "dealStages"
 
 
-class AccountsStream(CustomFieldsMixin):
+class AccountsStream(CadenceMixin, CustomFieldsMixin):
+    """In incremental runs, the accounts of the contacts and deals read (riders.py)."""
+
     name = "accounts"
     ac_object = "accounts"
     custom_meta = "accountCustomFieldMeta"
     custom_data = "accountCustomFieldData"
     custom_owner_key = "accountId"
+    custom_values_stream = "account_custom_field_values"
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
@@ -132,7 +146,7 @@ class AccountsStream(CustomFieldsMixin):
         return {**super().get_url_params(context, next_page_token), "count_deals": "true"}
 
 
-class AccountCustomFieldValuesStream(CachedTableStream):
+class AccountCustomFieldValuesStream(CadenceMixin, CachedTableStream):
     name = "account_custom_field_values"
     ac_object = "accountCustomFieldData"
 
@@ -143,34 +157,45 @@ class ContactLinkStream(ActiveCampaignStream):
     member_key = "contact"
 
 
-class AccountContactsStream(ContactLinkStream):
+class MembershipStream(CadenceMixin, ContactLinkStream):
+    """Full table (with ACTIVATE_VERSION) when a reconciliation is due; in between, each
+    contact read brings all its rows (cadence.py, riders.py)."""
+
+    activate_version = True
+
+
+class AccountContactsStream(MembershipStream):
     name = "account_contacts"
     ac_object = "accountContacts"
 
 
-class ContactListsStream(ContactLinkStream):
+class ContactListsStream(MembershipStream):
     name = "contact_lists"
     ac_object = "contactLists"
 
 
-class ContactTagsStream(ContactLinkStream):
+class ContactTagsStream(MembershipStream):
     name = "contact_tags"
     ac_object = "contactTags"
 
 
-class ContactAutomationsStream(ContactLinkStream):
+class ContactAutomationsStream(CadenceMixin, ContactLinkStream):
+    """No sideload exists: read in full at the reconciliation cadence only."""
+
     name = "contact_automations"
     ac_object = "contactAutomations"
 
 
 class ContactsStream(IncrementalStream):
-    """Contacts by key (``orders[id]=ASC`` + ``id_greater``), custom values sideloaded.
+    """Contacts by key (``orders[id]=ASC`` + ``id_greater``), related rows sideloaded.
 
     ``include=fieldValues`` returns the page's custom field values in the same response
     (zero extra requests); they fill each contact's ``custom_fields`` and feed the child
-    stream ``contact_custom_field_values``. If an account ignores ``include`` (no
-    ``fieldValues`` key), the tap warns once and reads ``/fieldValues`` instead (one table
-    scan per run).
+    stream ``contact_custom_field_values``. In an incremental run the page also brings the
+    memberships (``contactLists``, ``contactTags``, ``accountContacts`` and
+    ``accountContacts.account``): riders.py writes each contact's rows just before its
+    RECORD. If an account ignores ``include`` (a key is missing), the tap warns once and
+    reads those rows per contact or from the table, whichever costs fewer requests.
 
     With import sources (``list_ids``/``tag_ids``/``segment_ids``) each source is a state
     partition read with the server-side ``listid``/``tagid``/``segmentid`` filter; a contact
@@ -192,12 +217,17 @@ class ContactsStream(IncrementalStream):
     def partitions(self) -> list[dict] | None:
         return self.ac_tap.source_partitions() or None
 
+    def sideloads(self) -> list[str]:
+        """The sideload keys each page must carry (custom values, riding memberships)."""
+        return ["fieldValues", *self.ac_tap.riders.contact_kinds()]
+
     @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        includes = ["fieldValues", *self.ac_tap.riders.includes()]
         params: dict[str, t.Any] = {
             "limit": self.page_size,
             "orders[id]": "ASC",
-            "include": "fieldValues",
+            "include": ",".join(includes),
         }
         if next_page_token is not None:
             params["id_greater"] = next_page_token
@@ -218,14 +248,17 @@ class ContactsStream(IncrementalStream):
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         body = response_json(response)
-        if isinstance(body, dict) and "fieldValues" in body:
-            # this page's values only: memory stays bounded by one page
-            self.value_rows = group_rows(body.get("fieldValues") or [], "contact")
-            values = group_values(body.get("fieldValues") or [], "contact", "field", "value")
-        else:
-            values = self.ac_tap.contact_values_fallback(self)  # warns once, reads once
-            self.value_rows = self.ac_tap.contact_value_rows_fallback(self)
-        titles = self.ac_tap.titles("fields", "title", self) if self.selected else {}
+        body = body if isinstance(body, dict) else {}
+        items = body.get("contacts")
+        if isinstance(items, list):
+            self.ac_tap.riders.expect(self, self.expected_changes(items, total_of(body)))
+        # this page's related rows only: memory stays bounded by one page
+        self.page_rows: dict[str, dict[str, list[dict]] | None] = {
+            kind: group_rows(body.get(kind) or [], "contact") if kind in body else None
+            for kind in self.sideloads()}
+        self.page_accounts: dict[str, dict] | None = {
+            str(a.get("id")): a for a in body.get("accounts") or []
+        } if "accounts" in body else None
         dedupe = bool(self.partitions)
         for item in super().parse_response(response):
             contact_id = str(item.get("id"))
@@ -233,8 +266,22 @@ class ContactsStream(IncrementalStream):
                 if contact_id in self._emitted:
                     continue
                 self._emitted.add(contact_id)
-            item["custom_fields"] = custom_fields_object(titles, values.get(contact_id))
             yield item
+
+    @override
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        record = super().post_process(row, context)  # drops what the filter margin brought
+        if record is None:
+            return None
+        riders = self.ac_tap.riders
+        contact_id = str(record.get("id"))
+        values = riders.contact_rows("fieldValues", contact_id, self.page_rows, self)
+        self.value_rows = {contact_id: values}
+        titles = self.ac_tap.titles("fields", "title", self) if self.selected else {}
+        record["custom_fields"] = custom_fields_object(
+            titles, group_values(values, "contact", "field", "value").get(contact_id))
+        riders.before_contact(contact_id, self.page_rows, self.page_accounts, self)
+        return record
 
     @override
     def get_child_context(self, record: dict, context: Context | None) -> dict:
@@ -247,7 +294,7 @@ class ContactCustomFieldValuesStream(ActiveCampaignStream):
     """Contact custom field values, a child of ``contacts``: zero requests of its own.
 
     Each contact's values are the rows its page already returned (``include=fieldValues``,
-    or the one ``/fieldValues`` scan of the fallback); they are written just before that
+    or the fallback's per-contact or table reads); they are written just before that
     contact's record. The stream therefore follows contacts incrementally: values are
     written for exactly the contacts read in this run (all on a full sync, the changed ones
     on an incremental one), and the contacts bookmark, which moves only after the whole
@@ -333,9 +380,34 @@ class DealsStream(IncrementalStream, CustomFieldsMixin):
     custom_meta = "dealCustomFieldMeta"
     custom_data = "dealCustomFieldData"
     custom_owner_key = "dealId"
+    custom_values_stream = "deal_custom_field_values"
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        body = response_json(response)
+        items = body.get(self.list_key) if isinstance(body, dict) else None
+        if isinstance(items, list):
+            self.ac_tap.riders.expect(self, self.expected_changes(items, total_of(body)))
+        yield from super().parse_response(response)
+
+    @override
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        self.value_rows_of_last = None
+        record = super().post_process(row, context)
+        if record is None:
+            return None
+        riders = self.ac_tap.riders
+        riders.account(t.cast("str | None", record.get("account")), self)  # before the deal
+        if self.value_rows_of_last is not None and riders.rides(self.custom_values_stream):
+            # written at that stream's turn, after its SCHEMA (it follows deals)
+            riders.deferred.setdefault(self.custom_values_stream, []).extend(
+                self.value_rows_of_last)
+        return record
 
 
-class DealCustomFieldValuesStream(CachedTableStream):
+class DealCustomFieldValuesStream(CadenceMixin, CachedTableStream):
+    """In incremental runs, the values of the deals read (they wait for this turn)."""
+
     name = "deal_custom_field_values"
     ac_object = "dealCustomFieldData"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import typing as t
+from functools import cached_property
 
 import click
 from singer_sdk import Tap
@@ -21,8 +22,9 @@ from activecampaign_client.errors import (
     PermissionDeniedError,
 )
 from activecampaign_client.urls import check_api_key, normalize_api_url
-from tap_activecampaign.client import group_rows
+from tap_activecampaign.cadence import DEFAULT_HOURS, Cadence, plan_cadence
 from tap_activecampaign.records import field_titles, group_values, zone
+from tap_activecampaign.riders import Riders
 from tap_activecampaign.streams import STREAM_TYPES
 
 STREAM_ORDER = [str(vars(stream_type)["name"]) for stream_type in STREAM_TYPES]
@@ -60,6 +62,18 @@ class TapActiveCampaign(Tap):
             secret=True,
             title="API key",
             description="The API key from ActiveCampaign Settings -> Developer -> API Access.",
+        ),
+        th.Property(
+            "allow_private_network",
+            th.BooleanType,
+            default=False,
+            title="Allow a private network API URL",
+            description=(
+                "Allow an api_url host on a private network (10.0.0.0/8, 172.16.0.0/12, "
+                "192.168.0.0/16, 100.64.0.0/10, fc00::/7), e.g. your own gateway to "
+                "ActiveCampaign. Off by default: ActiveCampaign is on the public internet. "
+                "Link-local and cloud metadata addresses stay refused either way."
+            ),
         ),
         th.Property(
             "start_date",
@@ -128,13 +142,27 @@ class TapActiveCampaign(Tap):
             title="Import segments",
             description="Only contacts in these segments (ids); combines with list_ids.",
         ),
+        th.Property(
+            "membership_reconcile_hours",
+            th.NumberType,
+            default=DEFAULT_HOURS,
+            title="Membership reconciliation (hours)",
+            description=(
+                "How old the last full read of the membership tables (contact lists, tags, "
+                "account links, automations) and of accounts may be. In between, an "
+                "incremental run reads only the changed contacts, which bring their own "
+                "memberships; a change to a membership alone (which may not change the "
+                "contact) is seen at the next full read. 0 = read them in full every run."
+            ),
+        ),
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self._tables: dict[str, list[dict]] = {}
+        self._table_costs: dict[str, int] = {}
+        self.table_requests = 0  # requests spent by table(), all tables together
         self._derived: dict[tuple, t.Any] = {}
         self._members: set[str] | None = None
-        self._fallback_warned = False
         self._refusals: dict[str, PermissionDeniedError] = {}
         self.skipped: dict[str, str] = {}
         self.max_attempts: int | None = None
@@ -149,7 +177,8 @@ class TapActiveCampaign(Tap):
         errors = super()._validate_config(raise_errors=False)
         config = self.config
         if not errors:
-            for check, key in ((normalize_api_url, "api_url"), (check_api_key, "api_key")):
+            # the key first: once checked, it is redacted from every message (the URL's too)
+            for check, key in ((check_api_key, "api_key"), (self._check_url, "api_url")):
                 try:
                     check(str(config.get(key) or ""))
                 except ConfigError as exc:
@@ -161,13 +190,23 @@ class TapActiveCampaign(Tap):
                               "time zone name (e.g. America/Chicago or UTC).")
             if (config.get("requests_per_second") or 5) <= 0:
                 errors.append("requests_per_second must be positive.")
+            if (config.get("membership_reconcile_hours") or 0) < 0:
+                errors.append("membership_reconcile_hours must be 0 (a full read every run) "
+                              "or a positive number of hours.")
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
         return errors
 
+    def _check_url(self, url: str) -> str:
+        return normalize_api_url(url, allow_private_network=self.allow_private_network)
+
+    @property
+    def allow_private_network(self) -> bool:
+        return bool(self.config.get("allow_private_network"))
+
     @property
     def api_base(self) -> str:
-        return normalize_api_url(self.config["api_url"])
+        return self._check_url(self.config["api_url"])
 
     @property
     def requests_per_second(self) -> float:
@@ -212,6 +251,7 @@ class TapActiveCampaign(Tap):
             "of %s does not move.", ", ".join(names), error, ", ".join(names))
 
     def log_run_summary(self) -> None:
+        self.riders.log_summary()
         if self.skipped:
             self.logger.warning(
                 "Run summary: %d stream(s) skipped for a missing permission: %s",
@@ -233,14 +273,31 @@ class TapActiveCampaign(Tap):
 
     # -- reads shared by several streams (once per run) ----------------------------------------
 
-    def table(self, object_name: str, stream: ActiveCampaignStream) -> list[dict]:
-        """Every row of a small collection, read once per run."""
+    def table(self, object_name: str, stream: ActiveCampaignStream,
+              pages: t.Iterable[list[dict]] | None = None) -> list[dict]:
+        """Every row of a collection, read once per run (``pages``: a read already begun)."""
         if object_name not in self._tables:
+            before = self.usage.requests
             rows: list[dict] = []
-            for page in stream.fetch_pages(object_name):
+            for page in pages if pages is not None else stream.fetch_pages(object_name):
                 rows.extend(page)
             self._tables[object_name] = rows
+            self._table_costs[object_name] = self.usage.requests - before
+            self.table_requests += self.usage.requests - before
         return self._tables[object_name]
+
+    def table_cost(self, object_name: str) -> int:
+        """Requests the run's read of that table took (0 if not read)."""
+        return self._table_costs.get(object_name, 0)
+
+    @cached_property
+    def cadence(self) -> Cadence:
+        """Which tables this run reads in full; decided once, from the input state."""
+        return plan_cadence(self)
+
+    @cached_property
+    def riders(self) -> Riders:
+        return Riders(self)
 
     def cached_table(self, object_name: str) -> list[dict] | None:
         return self._tables.get(object_name)
@@ -259,24 +316,6 @@ class TapActiveCampaign(Tap):
             rows = self.table(data_object, stream)
             self._derived[key] = group_values(rows, owner_key, field_key, value_key)
         return t.cast("dict[str, dict[str, t.Any]]", self._derived[key])
-
-    def contact_values_fallback(self, stream: ActiveCampaignStream) -> dict[str, dict]:
-        """Custom values from /fieldValues when /contacts ignored include=fieldValues."""
-        if not self._fallback_warned:
-            self._fallback_warned = True
-            self.logger.warning(
-                "This account ignored include=fieldValues on /contacts; reading contact "
-                "custom field values from /fieldValues instead (one extra table scan)."
-            )
-        return self.grouped("fieldValues", "contact", "field", "value", stream)
-
-    def contact_value_rows_fallback(self, stream: ActiveCampaignStream
-                                    ) -> dict[str, list[dict]]:
-        """The /fieldValues rows by contact (the fallback's one scan), for the value stream."""
-        key = ("rows", "fieldValues")
-        if key not in self._derived:
-            self._derived[key] = group_rows(self.table("fieldValues", stream), "contact")
-        return t.cast("dict[str, list[dict]]", self._derived[key])
 
     # -- import sources ----------------------------------------------------------------------
 
@@ -337,11 +376,17 @@ class TapActiveCampaign(Tap):
             super().cb_test(ctx, param, value)
             return
         config = ctx.params.get("config")
-        tap = cls(
-            config=getattr(config, "config", None),
-            parse_env_config=bool(getattr(config, "parse_env", False)),
-            validate_config=True,
-        )
+        try:
+            tap = cls(
+                config=getattr(config, "config", None),
+                parse_env_config=bool(getattr(config, "parse_env", False)),
+                validate_config=True,
+            )
+        except ConfigValidationError as exc:  # an eager option: the SDK's handler is not there
+            for error in exc.errors:
+                cls.logger.error("%s", error)
+            cls.logger.error("Config validation failed")
+            ctx.exit(1)
         ok, verdict = tap.check_connection()
         click.echo(verdict, err=not ok)
         ctx.exit(0 if ok else 1)

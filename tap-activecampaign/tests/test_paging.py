@@ -29,7 +29,7 @@ def test_custom_field_values_are_read_once_each_when_offset_is_ignored_or_not(
     ids = result.ids("account_custom_field_values")
     assert len(stored) > 100
     assert sorted(ids) == stored  # every value, none twice
-    assert requests == 2
+    assert requests == (1 if paging == "all" else 2)  # all: the first answer held every row
     with_values = [a for a in result.records["accounts"] if any(a["custom_fields"].values())]
     assert len(with_values) == len(result.records["accounts"])
 
