@@ -1,7 +1,7 @@
 """Benchmark target-activecampaign against a sandbox at ActiveCampaign's real limits.
 
     .venv/bin/python benchmarks/bench_target.py [--contacts 10000] [--baseline 100]
-    .venv/bin/python benchmarks/bench_target.py --memory [--before DIR]
+    .venv/bin/python benchmarks/bench_target.py --memory [--before DIR] [--memory-runs ...]
 
 The sandbox runs in its own process (5 requests/s, bulk import 100 multi-contact requests/min,
 20 single-contact/min) so the target's memory is measured alone. Phases:
@@ -14,11 +14,12 @@ Requests are counted by the sandbox (/_sandbox/stats), not by the client.
 ``--memory`` measures instead how the target's peak RSS follows the push, not the account: a
 fixed push of 10,000 contacts (1,000 of them already in the account, so the read is a scan)
 into accounts of 10,000, 100,000 and 300,000 contacts, and a push of 100,000 (1,000 of them
-existing, spread over the batches) into the account of 10,000. The rate limits are raised for
-speed (the requests are what the limits would pace). ``--before DIR`` also runs each push with
-another ``target_activecampaign`` first on PYTHONPATH (e.g. the last commit's, written to DIR
-with ``git archive HEAD target-activecampaign/target_activecampaign | tar -x -C /tmp/old`` and
-DIR = /tmp/old/target-activecampaign).
+existing, spread over the batches) into the account of 10,000, also into one that ignores
+``ids[]`` (``--no-ids-filter``: later batches then read by email or a new scan). The rate
+limits are raised for speed (the requests are what the limits would pace). ``--before DIR``
+also runs each push with another ``target_activecampaign`` first on PYTHONPATH (e.g. the
+last commit's, written to DIR with ``git archive HEAD target-activecampaign/target_activecampaign
+| tar -x -C /tmp/old`` and DIR = /tmp/old/target-activecampaign).
 """
 
 from __future__ import annotations
@@ -228,7 +229,9 @@ def row(r: dict[str, Any], scale_to: int | None = None) -> str:
             f"{r.get('peak_mb', float('nan')):.1f} |{extra}")
 
 # ---- --memory: the target's peak RSS follows the push, not the account ------------------------
-MEMORY_RUNS = ((10_000, 10_000), (100_000, 10_000), (300_000, 10_000), (10_000, 100_000))
+# (contacts in account, contacts pushed, whether the account honours ids[])
+MEMORY_RUNS = ((10_000, 10_000, True), (100_000, 10_000, True), (300_000, 10_000, True),
+               (10_000, 100_000, True), (10_000, 100_000, False))
 EXISTING = 1_000  # pushed contacts already in the account, spread over the push
 
 
@@ -256,23 +259,26 @@ def memory_push(n: int, existing: list[dict[str, Any]], prefix: str) -> list[dic
 
 
 def memory_study(before: str | None,
-                 runs: tuple[tuple[int, int], ...] = MEMORY_RUNS) -> list[dict[str, Any]]:
-    """Each (contacts in account, contacts pushed) of ``runs``, with the code under test
+                 runs: tuple[tuple[int, int, bool], ...] = MEMORY_RUNS) -> list[dict[str, Any]]:
+    """Each (contacts in account, contacts pushed, ids[] honoured) of ``runs``, with the code
+    under test
     (and ``before``'s when given), each into a freshly seeded account (the demo seed is the
     same for the same size), so that both versions do the same work."""
     versions = [("before", before), ("after", None)] if before else [("after", None)]
     rows: list[dict[str, Any]] = []
-    for account, pushed in runs:
+    for account, pushed, ids_filter in runs:
+        limits = RAISED_LIMITS if ids_filter else (*RAISED_LIMITS, "--no-ids-filter")
         for version, path in versions:
             started = time.monotonic()
-            with sandbox(account, RAISED_LIMITS) as base, \
+            with sandbox(account, limits) as base, \
                     tempfile.TemporaryDirectory() as tmp:
                 seeded = time.monotonic() - started
                 recs = memory_push(pushed, existing_contacts(base, EXISTING), "mem-")
                 r = push_process(base, recs, Path(tmp), f"{version} {account} {pushed}",
                                  RAISED_CONFIG, path)
-            r.update(version=version, account=account, pushed=pushed)
-            print(f"  {version}: {pushed:,} into {account:,} (seeded in {seeded:.0f} s): "
+            r.update(version=version, account=account, pushed=pushed, ids_filter=ids_filter)
+            print(f"  {version}: {pushed:,} into {account:,}"
+                  f"{'' if ids_filter else ' (ignores ids[])'} (seeded in {seeded:.0f} s): "
                   f"{r['requests']:,} requests, {r['seconds']:.0f} s, {r['peak_mb']:.0f} MiB "
                   f"{r['counts']}", file=sys.stderr, flush=True)
             rows.append(r)
@@ -287,7 +293,8 @@ def memory_table(rows: list[dict[str, Any]]) -> str:
              "seconds | peak RSS MiB (target process) |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['version']} | {r['account']:,} | {r['pushed']:,} | "
+        ignored = "" if r.get("ids_filter", True) else " (ignores `ids[]`)"
+        lines.append(f"| {r['version']} | {r['account']:,}{ignored} | {r['pushed']:,} | "
                      f"{r['requests']:,} | {r['contact_reads']:,} | {r['seconds']:.1f} | "
                      f"{r['peak_mb']:.0f} |")
     return "\n".join(lines)
@@ -307,12 +314,14 @@ def main() -> int:
     ap.add_argument("--before", metavar="DIR",
                     help="with --memory: also run each push with the target_activecampaign "
                          "package found in DIR (put first on PYTHONPATH)")
-    ap.add_argument("--memory-runs", metavar="ACCOUNT:PUSHED,...",
-                    default=",".join(f"{a}:{p}" for a, p in MEMORY_RUNS),
-                    help="with --memory: the (contacts in account, contacts pushed) pairs")
+    ap.add_argument("--memory-runs", metavar="ACCOUNT:PUSHED[:no-ids],...",
+                    default=",".join(f"{a}:{p}{'' if i else ':no-ids'}"
+                                     for a, p, i in MEMORY_RUNS),
+                    help="with --memory: the (contacts in account, contacts pushed) pairs; "
+                         ":no-ids = an account that ignores ids[]")
     args = ap.parse_args()
     if args.memory:
-        runs = tuple((int(a), int(p)) for a, p in (
+        runs = tuple((int(a), int(p), not rest) for a, p, *rest in (
             pair.split(":") for pair in args.memory_runs.split(",") if pair))
         print(memory_table(memory_study(args.before, runs)))
         return 0

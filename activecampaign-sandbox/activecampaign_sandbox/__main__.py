@@ -50,6 +50,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-sideloads", action="store_true",
                         help="GET /contacts ignores include= (an account that does not "
                              "sideload, spec §11)")
+    parser.add_argument("--no-ids-filter", action="store_true",
+                        help="GET /contacts ignores ids[] and answers the unfiltered list "
+                             "(unknown params are ignored, spec §2)")
+    parser.add_argument("--membership-bumps-udate", action="store_true",
+                        help="a list, tag, account or automation change alone bumps the "
+                             "contact's udate (default: it does not; unconfirmed, spec §11)")
     return parser.parse_args(argv)
 
 
@@ -60,7 +66,9 @@ def behaviour_from(args: argparse.Namespace) -> AccountBehaviour:
                             denied_objects=frozenset(args.deny),
                             custom_field_paging=args.custom_field_paging,
                             segment_ready_after=args.segment_ready_after,
-                            date_filters=args.date_filters)
+                            date_filters=args.date_filters,
+                            membership_bumps_udate=args.membership_bumps_udate,
+                            ids_filter=not args.no_ids_filter)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,10 +28,17 @@ class AccountBehaviour:
     # offsets to the second; "account-time" ignores any offset and reads the wall time in
     # account time; "account-day" keeps only the date, read in account time.
     date_filters: str = "exact"
+    # Whether a membership change alone (subscribe/unsubscribe, tag added/removed, account
+    # linked/unlinked, automation enrolment) bumps the contact's udate: unconfirmed (§11), so
+    # by default it does not (the harder case for an incremental reader).
+    membership_bumps_udate: bool = False
 
     # ---- writes ---------------------------------------------------------------------------
     # Whether GET /contacts honours include= (undocumented, §11); False = ignores it.
     sideloads: bool = True
+    # Whether GET /contacts honours ids[] (spec §2 [C]); False = it is ignored like an unknown
+    # param (§2 Filters: silently, so the unfiltered list comes back).
+    ids_filter: bool = True
     # Bulk imports sit in a queue (§11: completion can take minutes on a busy account): > 0
     # processes batches one at a time, each taking this many seconds.
     import_queue_seconds: float = 0.0

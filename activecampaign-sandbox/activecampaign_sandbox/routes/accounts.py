@@ -118,7 +118,7 @@ class AccountRoutes(Routes):
             cid = int(links.rows[link]["contact"])
             links.delete(link)
             self.store.unlink_account(cid)
-            self.store.touch_contacts([cid])
+            self.membership_changed(cid)
         for datum in self.store["accountCustomFieldData"].where("accountId", aid):
             self.store["accountCustomFieldData"].delete(datum)
         self.store["accounts"].delete(aid)
@@ -137,7 +137,8 @@ class AccountRoutes(Routes):
         if self.store["accountContacts"].where("contact", cid):
             return unprocessable("field_invalid",
                                  "The contact is already associated with an account", "contact")
-        obj = self.store.link_account(cid, aid, text(data.get("jobTitle")))
+        obj = self.store.link_account(cid, aid, text(data.get("jobTitle")), touch=False)
+        self.membership_changed(cid)
         return 201, {"accountContact": self.out(req, "accountContacts", obj)}
 
     @route("PUT", "/accountContacts/{id}")
@@ -158,7 +159,8 @@ class AccountRoutes(Routes):
                 "orgid": str(new_account), "orgname": account["name"],
                 "organization": str(new_account)})
         self.store["accountContacts"].update(int(oid), changes)
-        self.store.touch_contacts([obj["contact"]], ts)
+        self.membership_changed(obj["contact"], ts)
+        self.store.dirty()
         return 200, {"accountContact": self.out(req, "accountContacts", obj)}
 
     @route("DELETE", "/accountContacts/{id}")
@@ -166,5 +168,5 @@ class AccountRoutes(Routes):
         obj = self.find("accountContacts", oid)
         self.store["accountContacts"].delete(int(oid))
         self.store.unlink_account(int(obj["contact"]))
-        self.store.touch_contacts([obj["contact"]])
+        self.membership_changed(obj["contact"])
         return 200, {}

@@ -62,7 +62,7 @@ def route(method: str, template: str) -> Callable[[F], F]:
 class Generic:
     """The plain routes of one object: ``verbs`` from L(ist) G(et) U(pdate) D(elete);
     list ``filters`` (query ``filters[param]`` -> stored field); ``writable`` fields of a PUT;
-    ``contact_link``: a DELETE bumps the contact's ``udate``, with no cascade."""
+    ``contact_link``: a DELETE is a membership change of the contact, with no cascade."""
 
     verbs: str
     filters: dict[str, str] = field(default_factory=dict)
@@ -312,9 +312,16 @@ class Routes:
         def handler(req: Request, oid: str) -> Answer:
             obj = self.find(kind, oid)
             self.store[kind].delete(int(oid))
-            self.store.touch_contacts([obj["contact"]])
+            self.membership_changed(obj["contact"])
+            self.store.dirty()
             return 200, {}
         return handler
+
+    def membership_changed(self, contact_id: Any, ts: float | None = None) -> None:
+        """A list, tag, account or automation link of the contact changed: its ``udate``
+        moves only on an account that does that (unconfirmed, spec §11)."""
+        if self.behaviour.membership_bumps_udate:
+            self.store.touch_contacts([contact_id], ts)
 
     # ---- shared by several resources ---------------------------------------------------------
     def dated(self, params: Params) -> Params:

@@ -30,6 +30,9 @@ from activecampaign_sandbox.store import Obj, Params
 CONTACT_SUBLISTS = ("fieldValues", "contactLists", "contactTags", "contactAutomations",
                     "accountContacts", "deals")
 LIST_INCLUDES = ("fieldValues", "contactLists", "contactTags", "accountContacts")
+# include=accountContacts.account: the linked accounts too, as a top-level "accounts" array
+# (with the accountContacts rows they hang off; spec §11).
+ACCOUNT_INCLUDE = "accountContacts.account"
 SUBLIST_MAX_LIMIT = 1000
 SEGMENT_CACHE_S = 3600.0
 
@@ -70,6 +73,8 @@ class ContactRoutes(Routes):
     @route("GET", "/contacts")
     def contacts_list(self, req: Request) -> Answer:
         params = self.dated(req.params)
+        if not self.behaviour.ids_filter:  # ignored like an unknown param (spec §2)
+            params = {k: v for k, v in params.items() if k not in ("ids[]", "ids")}
         store = self.store
         pending = self.segment_pending(params)
         if pending is not None:  # evaluation started: segment information, no members
@@ -106,7 +111,10 @@ class ContactRoutes(Routes):
         body: Obj = {"scoreValues": [], "contacts": contacts}
         # An account that ignores include= answers without the arrays (spec §11).
         for inc in self._includes(params) if self.behaviour.sideloads else []:
-            body[inc] = self._sideload(req, inc, page_ids)
+            if inc == ACCOUNT_INCLUDE:
+                body["accounts"] = self._sideload_accounts(req, page_ids)
+            else:
+                body[inc] = self._sideload(req, inc, page_ids)
         body["meta"] = {"total": str(len(ordered)), "page_input": page_input}
         return 200, body
 
@@ -114,7 +122,23 @@ class ContactRoutes(Routes):
     def _includes(params: Params) -> list[str]:
         raw = ",".join(params.get("include", []))
         wanted = [p.strip() for p in raw.split(",") if p.strip()]
-        return [w for w in LIST_INCLUDES if w in wanted]
+        if ACCOUNT_INCLUDE in wanted:
+            wanted.append("accountContacts")
+        return [w for w in (*LIST_INCLUDES, ACCOUNT_INCLUDE) if w in wanted]
+
+    def _sideload_accounts(self, req: Request, contact_ids: list[int]) -> list[Obj]:
+        """The accounts the page's contacts are linked to, each once."""
+        links, accounts = self.store["accountContacts"], self.store["accounts"]
+        seen: set[str] = set()
+        out = []
+        for cid in contact_ids:
+            for oid in sorted(links.index["contact"].get(str(cid), ())):
+                aid = links.rows[oid]["account"]
+                account = accounts.get(aid)
+                if account is not None and aid not in seen:
+                    seen.add(aid)
+                    out.append(self.out(req, "accounts", account))
+        return out
 
     def _sideload(self, req: Request, kind: str, contact_ids: list[int]) -> list[Obj]:
         table = self.store[kind]

@@ -34,7 +34,8 @@ class ListTagRoutes(Routes):
         self.find("lists", lid)
         if status not in (1, 2):
             return unprocessable("field_invalid", "Status must be 1 or 2", "status")
-        obj = self.store.subscribe(cid, lid, status)
+        obj = self.store.subscribe(cid, lid, status, touch=False)
+        self.membership_changed(cid)
         if data.get("sourceid") is not None:
             obj["sourceid"] = text(data["sourceid"])
         contact = self.out(req, "contacts", self.store["contacts"].rows[cid])
@@ -98,7 +99,8 @@ class ListTagRoutes(Routes):
             return not_found_errors("Contact not found")
         if self.store["tags"].get(tid) is None:
             return not_found_errors("Tag not found")
-        obj, _created = self.store.add_tag(cid, tid)
+        obj, _created = self.store.add_tag(cid, tid, touch=False)
+        self.membership_changed(cid)
         return 201, {"contactTag": self.out(req, "contactTags", obj)}
 
     @route("GET", "/automations")
@@ -120,7 +122,8 @@ class ListTagRoutes(Routes):
         ts = self.store.clock()
         obj = self.store["contactAutomations"].insert(new_contact_automation(cid, aid or 0, ts))
         automation["entered"] = str(int(automation["entered"]) + 1)
-        self.store.touch_contacts([cid], ts)
+        self.membership_changed(cid, ts)
+        self.store.dirty()
         contact = self.out(req, "contacts", self.store["contacts"].rows[cid])
         return 201, {"contacts": [contact],
                      "contactAutomation": self.out(req, "contactAutomations", obj)}
