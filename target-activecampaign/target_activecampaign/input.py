@@ -45,7 +45,7 @@ class LineReader(SingerLines[bytes], SingerReader):
         callbacks: dict[str, Callable[[dict], None]],
     ) -> t.Counter[str]:
         # --input opens a text file: read its bytes, so decoding stays per line
-        source = getattr(file_input, "buffer", file_input) or self.default_input
+        source = t.cast(t.IO[bytes], getattr(file_input, "buffer", file_input) or self.default_input)
         return self.dispatch(source, callbacks, self._process_unknown_message)
 
 
