@@ -45,8 +45,8 @@ class LineReader(SingerLines[bytes], SingerReader):
         callbacks: dict[str, Callable[[dict], None]],
     ) -> t.Counter[str]:
         # --input opens a text file: read its bytes, so decoding stays per line
-        source = t.cast(t.IO[bytes], getattr(file_input, "buffer", file_input) or self.default_input)
-        return self.dispatch(source, callbacks, self._process_unknown_message)
+        source = getattr(file_input, "buffer", file_input) or self.default_input
+        return self.dispatch(t.cast(t.IO[bytes], source), callbacks, self._process_unknown_message)
 
 
 def describe_invalid(error: ValidationError | None, fallback: str) -> tuple[str, str]:
