@@ -197,14 +197,80 @@ def measure_incremental(n: int) -> dict[str, Any]:
     return {"full": full, "rows": rows}
 
 
+# ---- steady-state hourly runs: the fixed two-day filter margin vs the learned one ----------
+def _with_check(state: dict, check: dict) -> dict:
+    """The state with ``check`` as the contacts' and deals' filter verdict (rows kept)."""
+    out = json.loads(json.dumps(state))
+    for name in ("contacts", "deals"):
+        entry = out.get("bookmarks", {}).get(name)
+        if entry is not None:
+            entry["filter_check"] = {**entry.get("filter_check", {}), **check}
+            rows = entry["filter_check"].get("rows") or [{}]
+            stamp = str(rows[0].get("stamp", ""))
+            entry["filter_check"]["offset"] = stamp[-6:] if len(stamp) > 19 else None
+    return out
+
+
+def measure_hourly(n: int) -> list[dict[str, Any]]:
+    """1% of the contacts changed in each of the last 48 hours (udates spread over each hour),
+    the last hourly run an hour ago (its state: a full run taken then), and this hour's 1%:
+    the whole catalog's incremental run with the two-day margin (a filter verdict of "later")
+    and with the learned 5-minute margin (the verdict a probe gave). Requests counted by the
+    sandbox with its rate limit off; seconds = requests / 5."""
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp, \
+            Sandbox(seed="demo", contacts=n, rate_limit=None, api_key="bench-key") as sb:
+        workdir = Path(tmp)
+        path = workdir / "config.json"
+        path.write_text(json.dumps({"api_url": sb.base_url, "api_key": "bench-key",
+                                    "requests_per_second": 10_000}))
+        os.environ.pop("TAP_ACTIVECAMPAIGN_API_KEY", None)
+        catalog = _catalog(path, None, workdir)
+        ids = sorted(int(c["id"]) for c in sb.store.objects("contacts"))
+        k, now = max(1, n // 100), time.time()
+
+        def touch(hour: int) -> None:  # hour h: udates spread over [now - h h, now - h h + 1 h)
+            chunk = ids[(hour - 1) * k: hour * k]
+            for i, cid in enumerate(chunk):
+                sb.store.touch_contacts([cid], ts=now - hour * 3600 + i * 3600 / len(chunk))
+
+        for hour in range(48, 1, -1):
+            touch(hour)
+        _log(f"hourly: full run an hour ago ({n:,} contacts, 47 hours of 1% changes)")
+        full = _run(sb, path, catalog, workdir)
+        touch(1)  # this hour's changes
+        learn = _run(sb, path, catalog, workdir, state=_with_check(full["state"], {}))
+        learned = learn["state"]["bookmarks"]["contacts"]["filter_check"]
+        _log(f"hourly: probe verdict {learned.get('shift')} ({learned.get('probes')} requests)")
+        fixed_check = {"shift": "later", "checked_at": learned["checked_at"]}
+        for label, check in (("fixed 2-day margin", fixed_check), ("learned margin", learned)):
+            result = _run(sb, path, catalog, workdir, state=_with_check(full["state"], check))
+            requests = result["stats"]["total_requests"]
+            rows.append({"contacts_total": n, "label": label, "requests": requests,
+                         "seconds": requests / RATE,
+                         "contacts": result["records"].get("contacts", 0),
+                         "probes": learned.get("probes", 0)})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=10_000)
+    parser.add_argument("--hourly", action="store_true",
+                        help="steady-state hourly runs (1%% of contacts changed per hour): the "
+                             "two-day filter margin vs the learned one")
     parser.add_argument("--incremental", action="store_true",
                         help="only the whole-catalog incremental runs (requests at an unlimited "
                              "rate, seconds at 5 requests/s)")
     args = parser.parse_args()
     n = args.contacts
+    if args.hourly:
+        print("| contacts | filter margin | contacts read | requests | seconds at 5 req/s |")
+        print("|---:|---|---:|---:|---:|")
+        for row in measure_hourly(n):
+            print(f"| {row['contacts_total']:,} | {row['label']} | {row['contacts']:,} | "
+                  f"{row['requests']:,} | {row['seconds']:,.1f} |")
+        return
     if args.incremental:
         rows = measure_incremental(n)["rows"]
         print("| change | run | contacts read | records | requests | seconds at 5 req/s |")

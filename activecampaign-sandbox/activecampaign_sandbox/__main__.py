@@ -43,10 +43,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--segment-ready-after", type=int, default=1, metavar="N",
                         help="GET /contacts?segmentid= answers 'not ready' to the first N "
                              "calls of an evaluation (default 1; 0 = synchronous, spec §11)")
-    parser.add_argument("--date-filters", choices=("exact", "account-time", "account-day"),
+    parser.add_argument("--date-filters",
+                        choices=("exact", "account-time", "account-day", "next-day"),
                         default="exact", help="how filters[updated_after] is read: exact "
                         "(offsets honoured), account-time (offset ignored, wall time in account "
-                        "time), account-day (offset and time ignored: the date in account time)")
+                        "time), account-day (offset and time ignored: the date in account time), "
+                        "next-day (the date only, _after from the next day: shifted later)")
     parser.add_argument("--no-sideloads", action="store_true",
                         help="GET /contacts ignores include= (an account that does not "
                              "sideload, spec §11)")

@@ -26,7 +26,9 @@ class AccountBehaviour:
     segment_ready_after: int = 1
     # filters[created_*|updated_*] (timezone and granularity [U], §2/§9): "exact" honours
     # offsets to the second; "account-time" ignores any offset and reads the wall time in
-    # account time; "account-day" keeps only the date, read in account time.
+    # account time; "account-day" keeps only the date, read in account time; "next-day" keeps
+    # only the date and reads "_after" as after that whole day (DATE(udate) > date): a filter
+    # shifted later than the value sent (up to a day), the case a client must detect.
     date_filters: str = "exact"
     # Whether a membership change alone (subscribe/unsubscribe, tag added/removed, account
     # linked/unlinked, automation enrolment) bumps the contact's udate: unconfirmed (§11), so

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from activecampaign_client.objects import OBJECTS
@@ -120,6 +121,14 @@ def _answering(handler: Handler) -> Handler:
         except Answered as answered:
             return answered.answer
     return run
+
+
+def _next_day(value: str) -> str:
+    """The day after a filter value's date (an unreadable value is left as sent)."""
+    try:
+        return (date.fromisoformat(value[:10]) + timedelta(days=1)).isoformat()
+    except ValueError:
+        return value
 
 
 def is_valid_email(value: str) -> bool:
@@ -335,7 +344,9 @@ class Routes:
             if key.startswith("filters[") and key.endswith(("_after]", "_before]")) and values:
                 value = values[-1].strip()
                 wall = OFFSET_RE.sub("", value) if len(value) > 10 else value  # offset ignored
-                out[key] = [wall[:10] if mode == "account-day" else wall]
+                if mode == "next-day" and key.endswith("_after]"):
+                    wall = _next_day(wall)  # "after 1 March" as DATE(udate) > 1 March
+                out[key] = [wall[:10] if mode in ("account-day", "next-day") else wall]
         return out
 
     def _currency_problem(self, kind: str, item: Any, where: str = "") -> Answer | None:
