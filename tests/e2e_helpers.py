@@ -344,3 +344,79 @@ def expected_rows(sb: Any) -> dict[str, int]:
         "accounts": len(domains - {None}),
         "opportunities": len(sb.store.objects("deals")),
     }
+
+
+# ---- incremental memberships (docs/CONTRACTS.md) ---------------------------------------------
+def _names_list(value: Any) -> list[str]:
+    if isinstance(value, str):  # DuckDB: JSON text
+        value = json.loads(value)
+    return sorted(value or [])
+
+
+def store_memberships(python: Path, url: str, schema: str = "") -> dict[str, tuple[Any, ...]]:
+    """work_email -> (lists, tags, company_name, job_title, account_domain) in the store."""
+    rows = query(python, url, "select work_email, lists, tags, company_name, job_title, "
+                 f"account_domain from {schema}contacts")
+    return {r[0]: (_names_list(r[1]), _names_list(r[2]), r[3], r[4], r[5]) for r in rows}
+
+
+def _member_ids(sb: Any, table: str, cid: int, field: str) -> set[str]:
+    links = sb.store[table]
+    return {str(links.rows[oid][field]) for oid in links.where("contact", cid)
+            if table != "contactLists" or str(links.rows[oid]["status"]) == "1"}
+
+
+def change_memberships(sb: Any) -> dict[str, Any]:
+    """A contact without an account link joins a list and a tag and is linked to an account
+    (the rows alone, then its ``udate`` bumped, as a real edit in ActiveCampaign does)."""
+    accounts = [a for a in sb.store.objects("accounts") if normalize_domain(a.get("accountUrl"))]
+    lists, tags = sb.store.objects("lists"), sb.store.objects("tags")
+    for c in sandbox_contacts(sb):
+        cid = int(c["id"])
+        on = _member_ids(sb, "contactLists", cid, "list")
+        has = _member_ids(sb, "contactTags", cid, "tag")
+        new_list = next((x for x in lists if x["id"] not in on), None)
+        new_tag = next((x for x in tags if x["id"] not in has), None)
+        if (sb.store["accountContacts"].where("contact", cid) or not on or not has
+                or new_list is None or new_tag is None or "@" not in c.get("email", "")):
+            continue
+        account = accounts[0]
+        sb.store.subscribe(cid, int(new_list["id"]), 1, touch=False)
+        sb.store.add_tag(cid, int(new_tag["id"]), touch=False)
+        sb.store.link_account(cid, int(account["id"]), "Head of E2E", touch=False)
+        touch(sb, [c])
+        return {"contact": c, "email": c["email"].strip().lower(), "list": new_list["name"],
+                "tag": new_tag["tag"], "company": account["name"],
+                "domain": normalize_domain(account["accountUrl"])}
+    raise AssertionError("the seed has no contact without an account link on a list and a tag")
+
+
+def remove_memberships(sb: Any, changed: dict[str, Any]) -> dict[str, Any]:
+    """Take back the changed contact's new list (row deleted) and tag, and unsubscribe
+    another contact from one list, without touching either contact's ``udate`` (spec §11: a
+    membership change alone is assumed not to bump it)."""
+    cid = int(changed["contact"]["id"])
+    lists = sb.store["contactLists"]
+    list_id = str(sb.store.by_name(changed["list"], "lists", "name")["id"])
+    for oid in lists.where("contact", cid):
+        if str(lists.rows[oid]["list"]) == list_id:
+            lists.delete(oid)
+    tags = sb.store["contactTags"]
+    tag_id = str(sb.store.tag_by_name(changed["tag"])["id"])
+    for oid in tags.where("contact", cid):
+        if str(tags.rows[oid]["tag"]) == tag_id:
+            tags.delete(oid)
+    other = next(c for c in sandbox_contacts(sb)
+                 if int(c["id"]) != cid and "@" in c.get("email", "")
+                 and _member_ids(sb, "contactLists", int(c["id"]), "list"))
+    left = sorted(_member_ids(sb, "contactLists", int(other["id"]), "list"))[0]
+    sb.store.subscribe(int(other["id"]), int(left), 2, touch=False)
+    sb.store.dirty()
+    return {"other": other["email"].strip().lower(),
+            "other_left": sb.store["lists"].get(left)["name"]}
+
+
+def membership_requests(routes: dict[str, int]) -> dict[str, int]:
+    """Requests of a run that read memberships on their own (tables or per-contact lists)."""
+    kinds = ("contactLists", "contactTags", "accountContacts")
+    return {route: n for route, n in routes.items() if any(k in route for k in kinds)}

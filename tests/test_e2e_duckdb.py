@@ -3,6 +3,8 @@
 
 One scenario (module fixture) runs the jobs in order; each test checks one behaviour of it:
   import #1 (full) -> import #2 (nothing changed) -> 3 contacts touched, import #3
+  -> import-list -> a contact's lists/tags/company changed and its udate bumped, import #4
+  -> memberships removed without a udate bump, import #5 with the reconciliation due
   push #1 -> push #2 (files unchanged) -> push #3 with --full-refresh (everything resent)
 1,200 contacts with batch_size_rows 500 put the contacts in three DuckDB batches.
 """
@@ -20,13 +22,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 from e2e_helpers import (
     DUCKDB_PY,
     Project,
+    change_memberships,
     emails,
     expected_rows,
     field_value,
+    membership_requests,
     names_of,
     outcomes,
+    remove_memberships,
     scalar,
     store_counts,
+    store_memberships,
     touch,
     visitor_files,
 )
@@ -63,11 +69,25 @@ def scenario(
         touch(sb, s["touched"])
         s["import3"] = project.run("import")
         s["counts3"] = counts()
+        s["members3"] = store_memberships(DUCKDB_PY, db)
         s["import_list"] = project.run("import-list")
         s["counts_list"] = counts()
+        s["members_list"] = store_memberships(DUCKDB_PY, db)
         s["distinct_emails"] = scalar(
             DUCKDB_PY, db, "select count(distinct lower(work_email)) from contacts"
         )
+        # Incremental memberships: changed with the contact, then removed behind its back.
+        s["changed"] = change_memberships(sb)
+        sb.reset_stats()
+        s["import4"] = project.run("import")
+        s["routes4"] = sb.stats()["routes"]
+        s["members4"] = store_memberships(DUCKDB_PY, db)
+        s["removed"] = remove_memberships(sb, s["changed"])
+        project.env["TAP_ACTIVECAMPAIGN_MEMBERSHIP_RECONCILE_HOURS"] = "0"
+        s["import5"] = project.run("import")
+        del project.env["TAP_ACTIVECAMPAIGN_MEMBERSHIP_RECONCILE_HOURS"]
+        s["members5"] = store_memberships(DUCKDB_PY, db)
+        s["counts5"] = counts()
 
         s["visitors"] = visitor_files(project, sb)
         s["emails0"] = emails(sb)
@@ -118,6 +138,49 @@ def test_list_source_imports_only_that_lists_contacts_with_its_own_state(
     assert 0 < read < CONTACTS / 2
     assert scenario["counts_list"] == scenario["counts1"]  # upserts, no new rows
     assert "sandbox:tap-activecampaign--list-to-target-duckdb" in scenario["state_ids"]
+
+
+def test_changed_contacts_lists_tags_and_company_reach_the_store_in_the_same_run(
+    scenario: dict[str, Any],
+) -> None:
+    changed, before, after = scenario["changed"], scenario["members_list"], scenario["members4"]
+    lists, tags, company, job, domain = after[changed["email"]]
+    assert changed["list"] in lists and changed["list"] not in before[changed["email"]][0]
+    assert changed["tag"] in tags
+    assert (company, job, domain) == (changed["company"], "Head of E2E", changed["domain"])
+    # the sandbox sideloads: the memberships came with the contacts page, no request of their own
+    assert membership_requests(scenario["routes4"]) == {}
+    assert scenario["import4"].summary("import", "contacts")["in"] <= 5  # the changed one
+
+
+def test_incremental_import_leaves_other_contacts_memberships_alone(
+    scenario: dict[str, Any],
+) -> None:
+    before, after = scenario["members_list"], scenario["members4"]
+    others = set(before) - {scenario["changed"]["email"]}
+    assert {e: after[e] for e in others} == {e: before[e] for e in others}
+
+
+def test_list_source_import_does_not_clear_other_contacts_memberships(
+    scenario: dict[str, Any],
+) -> None:
+    # import-list reads the membership tables of the list's members only: no reconciliation
+    assert scenario["members_list"] == scenario["members3"]
+
+
+def test_reconciliation_removes_memberships_that_disappeared(scenario: dict[str, Any]) -> None:
+    changed, removed = scenario["changed"], scenario["removed"]
+    before, after = scenario["members4"], scenario["members5"]
+    lists, tags, company, _job, _domain = after[changed["email"]]
+    assert changed["list"] not in lists and changed["tag"] not in tags
+    assert company == changed["company"]  # other columns kept
+    assert removed["other_left"] in before[removed["other"]][0]
+    assert removed["other_left"] not in after[removed["other"]][0]
+    assert after[removed["other"]][2:] == before[removed["other"]][2:]
+    untouched = set(before) - {changed["email"], removed["other"]}
+    assert {e: after[e] for e in untouched} == {e: before[e] for e in untouched}
+    assert scenario["counts5"] == scenario["counts1"]
+    assert scenario["import5"].summary("import", "contacts").get("reconciled", 0) >= 1
 
 
 def test_import_reads_the_store_before_target_duckdb_locks_it(scenario: dict[str, Any]) -> None:

@@ -3,7 +3,9 @@ push) with Meltano's system database, hence its state, in PostgreSQL too, agains
 sandbox. A real PostgreSQL server is required (conftest: scripts/postgres.sh or
 ABMATIC_TEST_PG_URL); without one these tests fail, they do not skip.
 
-Scenario: sync-pg #1 -> sync-pg #2 (nothing changed) -> push with --full-refresh.
+Scenario: sync-pg #1 -> sync-pg #2 (nothing changed) -> push with --full-refresh -> a contact's
+lists/tags/company changed and its udate bumped, import-pg -> memberships removed without a
+udate bump, import-pg with the reconciliation due.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from e2e_helpers import (
     PG_PY,
     Project,
+    change_memberships,
     emails,
     expected_rows,
+    membership_requests,
     outcomes,
+    remove_memberships,
     scalar,
     store_counts,
+    store_memberships,
     visitor_files,
 )
 
@@ -70,6 +76,18 @@ def scenario(
         s["emails3"] = emails(sb)
         s["state_ids"] = project.state_ids()
         s["state_rows"] = scalar(PG_PY, pg_url, "select count(*) from state")
+        # Incremental memberships: changed with the contact, then removed behind its back.
+        s["members3"] = store_memberships(PG_PY, pg_url, "abmatic.")
+        s["changed"] = change_memberships(sb)
+        sb.reset_stats()
+        s["import4"] = project.run("import-pg")
+        s["routes4"] = sb.stats()["routes"]
+        s["members4"] = store_memberships(PG_PY, pg_url, "abmatic.")
+        s["removed"] = remove_memberships(sb, s["changed"])
+        project.env["TAP_ACTIVECAMPAIGN_MEMBERSHIP_RECONCILE_HOURS"] = "0"
+        s["import5"] = project.run("import-pg")
+        s["members5"] = store_memberships(PG_PY, pg_url, "abmatic.")
+        s["counts5"] = counts()
         yield s
 
 
@@ -108,3 +126,31 @@ def test_resending_the_push_creates_no_duplicates(scenario: dict[str, Any]) -> N
     assert max(scenario["emails3"].values()) == 1
     resent = scenario["activity3"][len(scenario["activity1"]) :]
     assert {outcome for _, outcome in outcomes(resent)} == {"unchanged"}
+
+
+def test_changed_contacts_memberships_reach_postgresql_in_the_same_run(
+    scenario: dict[str, Any],
+) -> None:
+    changed, before, after = scenario["changed"], scenario["members3"], scenario["members4"]
+    lists, tags, company, job, domain = after[changed["email"]]
+    assert changed["list"] in lists and changed["list"] not in before[changed["email"]][0]
+    assert changed["tag"] in tags
+    assert (company, job, domain) == (changed["company"], "Head of E2E", changed["domain"])
+    # the sandbox sideloads: the memberships came with the contacts page, no request of their own
+    assert membership_requests(scenario["routes4"]) == {}
+    others = set(before) - {changed["email"]}
+    assert {e: after[e] for e in others} == {e: before[e] for e in others}
+
+
+def test_reconciliation_removes_memberships_from_postgresql(scenario: dict[str, Any]) -> None:
+    changed, removed = scenario["changed"], scenario["removed"]
+    before, after = scenario["members4"], scenario["members5"]
+    lists, tags, company, _job, _domain = after[changed["email"]]
+    assert changed["list"] not in lists and changed["tag"] not in tags
+    assert company == changed["company"]
+    assert removed["other_left"] in before[removed["other"]][0]
+    assert removed["other_left"] not in after[removed["other"]][0]
+    untouched = set(before) - {changed["email"], removed["other"]}
+    assert {e: after[e] for e in untouched} == {e: before[e] for e in untouched}
+    assert scenario["counts5"] == scenario["counts2"]
+    assert scenario["import5"].summary("import", "contacts").get("reconciled", 0) >= 1

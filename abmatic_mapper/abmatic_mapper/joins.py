@@ -11,7 +11,8 @@ import json
 import os
 import sqlite3
 import tempfile
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 _BATCH = 5_000
 
@@ -103,3 +104,66 @@ class JoinIndex:
         self._path = None
         self._mem = {}
         self._pending = []
+
+
+class ContactJoins:
+    """What an imported contact is joined with, by ActiveCampaign id: its account link (and
+    that account's name and domain), its lists and tags (named from the ``lists``/``tags``
+    streams), and which contacts this run brought (emails, for deals; rejected ids)."""
+
+    def __init__(self, memory_keys: int,
+                 store_accounts: Callable[[], Mapping[str, Mapping[str, Any]]]) -> None:
+        self.accounts = JoinIndex("accounts", memory_keys)  # account id -> [name, domain]
+        self.links = JoinIndex("account_contacts", memory_keys)  # contact -> [account, job]
+        self.lists = JoinIndex("contact_lists", memory_keys, multi=True)
+        self.tags = JoinIndex("contact_tags", memory_keys, multi=True)
+        self.emails = JoinIndex("contact_emails", memory_keys)  # contact id -> email
+        self.list_names: dict[str, str] = {}
+        self.tag_names: dict[str, str] = {}
+        self.rejected: set[str] = set()  # contacts of this run rejected by the mapper
+        self._store_accounts = store_accounts
+        self._store_by_id: dict[str, list[Any]] | None = None
+
+    def add_link(self, rec: Mapping[str, Any]) -> None:
+        job = rec.get("jobTitle")
+        job_title = (job.strip() or None) if isinstance(job, str) else None
+        self.links.add(rec.get("contact"), [rec.get("account"), job_title])
+
+    def add_list(self, rec: Mapping[str, Any]) -> None:
+        if rec.get("status") in (1, "1"):  # subscribed; 2 = unsubscribed
+            self.lists.add(rec.get("contact"), str(rec.get("list")))
+
+    def add_tag(self, rec: Mapping[str, Any]) -> None:
+        self.tags.add(rec.get("contact"), str(rec.get("tag")))
+
+    def account(self, account_id: Any) -> list[Any] | None:
+        """[name, domain] of an account read in this run, else as the store holds it (an
+        incremental run may bring only the accounts that changed)."""
+        found = self.accounts.get(account_id)
+        if found is not None or account_id is None:
+            return cast("list[Any] | None", found)
+        if self._store_by_id is None:
+            self._store_by_id = {
+                str(row["activecampaign_id"]): [row.get("company_name"),
+                                                row.get("website_domain")]
+                for row in self._store_accounts().values()
+                if row.get("activecampaign_id") is not None
+            }
+        return self._store_by_id.get(str(account_id))
+
+    @staticmethod
+    def names(index: JoinIndex, names: dict[str, str], contact_id: Any) -> list[str]:
+        out: list[str] = []
+        for i in index.get(contact_id) or ():
+            name = names.get(i, i)
+            if name not in out:
+                out.append(name)
+        return out
+
+    def seen(self, contact_id: str) -> bool:
+        """Whether the tap sent this contact in this run (mapped or rejected)."""
+        return self.emails.get(contact_id) is not None or contact_id in self.rejected
+
+    def close(self) -> None:
+        for index in (self.accounts, self.links, self.lists, self.tags, self.emails):
+            index.close()

@@ -19,7 +19,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 import abmatic_mapper.model as model
 from abmatic_mapper.fastio import EncodedMessage, FastReader, FastWriter, encode
-from abmatic_mapper.joins import JoinIndex
+from abmatic_mapper.joins import ContactJoins
 from abmatic_mapper.mapping import (
     AccountLink,
     StreamPlan,
@@ -35,10 +35,18 @@ from abmatic_mapper.mapping import (
     push_schema_for,
     without,
 )
+from abmatic_mapper.memberships import (
+    MEMBERSHIP_FIELDS,
+    CompleteTables,
+    limited_to_sources,
+    memberships_of,
+    reconcile,
+)
 from abmatic_mapper.modes import merge_with_store
 from abmatic_mapper.runtime import DedupeBuffer, RejectsFile, RunStats
 from abmatic_mapper.settings import CONFIG_SCHEMA, Settings, SettingsError, parse_settings
 from abmatic_mapper.store import Store, read_store
+from activecampaign_client.jsonl import BadRecord
 from activecampaign_client.sync_rules import PASS, operation_outcome
 
 _MAX_REJECT_LOGS = 100
@@ -89,19 +97,17 @@ class AbmaticMapper(InlineMapper):
             o: DedupeBuffer(s.dedupe_buffer_keys, self._emitter(o)) for o in self.out_streams
         }
         # import joins
-        mk = s.join_memory_keys
-        self.account_index = JoinIndex("accounts", mk)  # account id -> [name, domain]
-        self.link_index = JoinIndex("account_contacts", mk)  # contact id -> [account id, job]
-        self.list_members = JoinIndex("contact_lists", mk, multi=True)
-        self.tag_members = JoinIndex("contact_tags", mk, multi=True)
-        self.email_index = JoinIndex("contact_emails", mk)  # contact id -> email (for deals)
-        self.list_names: dict[str, str] = {}
-        self.tag_names: dict[str, str] = {}
+        self.joins = ContactJoins(s.join_memory_keys, lambda: self.store["accounts"])
         self.pipelines: dict[str, str] = {}
         # custom_fields titles of currency fields (values in cents at ActiveCampaign).
         self.money_titles: dict[str, set[str]] = {"accounts": set(), "deals": set()}
         self.stages: dict[str, str] = {}
         self.seen_streams: set[str] = set()
+        # Incremental memberships (memberships.py): the tables read in full this run, and
+        # the STATE held back until the reconciliation's rows are out.
+        self.tables = CompleteTables()
+        self._held_state: EncodedMessage | None = None
+        self._source_run = False
         self.store: Store = {o: {} for o in self.out_streams}
         if s.direction == model.IMPORT:
             if s.store_url:
@@ -120,6 +126,7 @@ class AbmaticMapper(InlineMapper):
         # Lines that are not Singer messages: reported, kept, and the run fails at the end.
         self.bad_lines: list[str] = []
         self._reader.on_bad_line = self._bad_line
+        self._reader.on_bad_record = self._bad_record
         self._handlers: dict[str, t.Callable[[dict[str, t.Any]], None]] = (
             self._import_handlers() if s.direction == model.IMPORT else self._push_handlers()
         )
@@ -219,13 +226,15 @@ class AbmaticMapper(InlineMapper):
             "contacts": self._import_contact,
             "accounts": self._import_account,
             "deals": self._import_deal,
-            "account_contacts": self._index_account_contact,
-            "lists": lambda r: self._index_name(self.list_names, r, "name"),
-            "tags": lambda r: self._index_name(self.tag_names, r, "tag"),
+            "account_contacts": partial(self._index_membership, "account_contacts",
+                                        self.joins.add_link),
+            "lists": lambda r: self._index_name(self.joins.list_names, r, "name"),
+            "tags": lambda r: self._index_name(self.joins.tag_names, r, "tag"),
             "deal_pipelines": lambda r: self._index_name(self.pipelines, r, "title"),
             "deal_stages": lambda r: self._index_name(self.stages, r, "title"),
-            "contact_lists": self._index_contact_list,
-            "contact_tags": self._index_contact_tag,
+            "contact_lists": partial(self._index_membership, "contact_lists",
+                                     self.joins.add_list),
+            "contact_tags": partial(self._index_membership, "contact_tags", self.joins.add_tag),
             # Field definitions come before their objects (tap order): currency titles first.
             "account_custom_fields": lambda r: self.money_titles["accounts"].update(
                 currency_titles(r)),
@@ -238,54 +247,48 @@ class AbmaticMapper(InlineMapper):
         if rec.get("id") is not None and rec.get(field) is not None:
             index[str(rec["id"])] = rec[field]
 
-    def _index_account_contact(self, rec: dict[str, t.Any]) -> None:
-        job = rec.get("jobTitle")
-        job_title = (job.strip() or None) if isinstance(job, str) else None
-        self.link_index.add(rec.get("contact"), [rec.get("account"), job_title])
-
-    def _index_contact_list(self, rec: dict[str, t.Any]) -> None:
-        if rec.get("status") in (1, "1"):
-            self.list_members.add(rec.get("contact"), str(rec.get("list")))
-
-    def _index_contact_tag(self, rec: dict[str, t.Any]) -> None:
-        self.tag_members.add(rec.get("contact"), str(rec.get("tag")))
-
-    def _names(self, index: JoinIndex, names: dict[str, str], contact_id: t.Any) -> list[str]:
-        ids = index.get(contact_id) or ()
-        out: list[str] = []
-        for i in ids:
-            name = names.get(i, i)
-            if name not in out:
-                out.append(name)
-        return out
+    def _index_membership(self, stream: str, add: t.Callable[[dict[str, t.Any]], None],
+                          rec: dict[str, t.Any]) -> None:
+        # The join is one pass: a row after its contact's RECORD is not applied to it
+        # (CONTRACTS.md, stream order). Checked only once contacts flow (a few rows a run).
+        if "contacts" in self.seen_streams and self.joins.emails.get(rec.get("contact")):
+            self._warn_once(
+                stream, "late", "%s row %s (contact id %s) arrived after that contact's "
+                "record: it is not applied to the contact in this run. The tap must send a "
+                "contact's membership rows before the contact (docs/CONTRACTS.md).",
+                stream, rec.get("id"), rec.get("contact"))
+        add(rec)
 
     def _import_contact(self, rec: dict[str, t.Any]) -> None:
         plan = self.plans["contacts"]
+        joins = self.joins
         cid = rec.get("id")
         link = None
-        found = self.link_index.get(cid)
+        found = joins.links.get(cid)
         if found is not None:
-            account = self.account_index.get(found[0])
+            account = joins.account(found[0])
             link = AccountLink(account[0] if account else None, found[1],
                                account[1] if account else None)
         seen = self.seen_streams
-        lists = self._names(self.list_members, self.list_names, cid) \
+        lists = joins.names(joins.lists, joins.list_names, cid) \
             if "contact_lists" in seen else None
-        tags = self._names(self.tag_members, self.tag_names, cid) \
+        tags = joins.names(joins.tags, joins.tag_names, cid) \
             if "contact_tags" in seen else None
         mapped = import_contact(rec, plan, link, lists, tags)
         problem = key_problem("contacts", mapped, rec.get("email"))
         if problem is not None:
+            if cid is not None:
+                joins.rejected.add(str(cid))  # sent by the tap: not reconciled from the store
             self._reject("contacts", "contacts", rec, problem)
             return
         email = mapped["work_email"]
-        self.email_index.add(cid, email)
+        joins.emails.add(cid, email)
         self._accept("contacts", email, without(mapped, plan.excluded), True)
 
     def _import_account(self, rec: dict[str, t.Any]) -> None:
         plan = self.plans["accounts"]
         mapped = import_account(rec, plan, self.money_titles["accounts"])
-        self.account_index.add(rec.get("id"), [mapped["company_name"], mapped["website_domain"]])
+        self.joins.accounts.add(rec.get("id"), [mapped["company_name"], mapped["website_domain"]])
         problem = key_problem("accounts", mapped, rec.get("accountUrl"))
         if problem is not None:
             self._reject("accounts", "accounts", rec, problem)
@@ -294,13 +297,13 @@ class AbmaticMapper(InlineMapper):
 
     def _import_deal(self, rec: dict[str, t.Any]) -> None:
         plan = self.plans["opportunities"]
-        account = self.account_index.get(rec.get("account"))
+        account = self.joins.accounts.get(rec.get("account"))
         mapped = import_deal(
             rec, plan,
             pipeline=self.pipelines.get(str(rec.get("group"))),
             stage=self.stages.get(str(rec.get("stage"))),
             account_domain=account[1] if account else None,
-            contact_email=self.email_index.get(rec.get("contact")),
+            contact_email=self.joins.emails.get(rec.get("contact")),
             money_titles=self.money_titles["deals"],
         )
         problem = key_problem("opportunities", mapped, rec.get("id"))
@@ -309,6 +312,37 @@ class AbmaticMapper(InlineMapper):
             return
         self._accept("opportunities", mapped["activecampaign_id"],
                      without(mapped, plan.excluded), True)
+
+    # ----------------------------------------------------------------------------- reconcile
+    def _reconcile(self) -> None:
+        """Store contacts not in this run take their memberships from the complete tables."""
+        streams = sorted(self.tables.complete)
+        if not streams or not self.store["contacts"]:
+            return
+        if self._source_run:
+            self.logger.info(
+                "Membership tables were read in full, but only for the import sources' "
+                "members (list_ids/tag_ids/segment_ids): store contacts outside this run are "
+                "left as they are.")
+            return
+        plan = self.plans["contacts"]
+        out_fields = tuple(model.import_schema("contacts", plan.excluded)["properties"])
+        updated = 0
+        complete = self.tables.complete
+        for key, row in reconcile(self.store["contacts"], self.joins.seen,
+                                  partial(memberships_of, self.joins, complete), plan,
+                                  out_fields):
+            outcome = operation_outcome(True, plan.create, plan.update)
+            if outcome != PASS:
+                self.stats.add("contacts", outcome)
+                continue
+            self._ensure_schema("contacts")
+            self.buffers["contacts"].add(key, row)
+            updated += 1
+        self.stats.add("contacts", "reconciled", updated)
+        self.logger.info(
+            "Reconciliation (%s read in full): %d store contact(s) not in this run had other "
+            "memberships and were updated.", ", ".join(streams), updated)
 
     # ----------------------------------------------------------------------------- push
     def _push_handlers(self) -> dict[str, t.Callable[[dict[str, t.Any]], None]]:
@@ -395,6 +429,16 @@ class AbmaticMapper(InlineMapper):
         if produced:
             self._writer.write_messages(produced)
 
+    def _bad_record(self, line_number: int, bad: BadRecord) -> None:
+        """A RECORD holding a value that is not clean JSON text (a byte that is not UTF-8, a
+        lone surrogate, NaN): rejected naming the field, like a value of the wrong shape."""
+        if bad.stream not in self._handlers:  # a stream this direction ignores anyway
+            self.map_record_message({"stream": bad.stream, "record": bad.record})
+            return
+        out = self._out_stream(bad.stream) or bad.stream
+        self.stats.streams[out]["in"] += 1
+        self._reject(bad.stream, out, bad.record, bad.reason, field=bad.field)
+
     def _bad_line(self, line_number: int, reason: str, raw: bytes | str) -> None:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         message = f"Input line {line_number} is {reason}; it was skipped"
@@ -418,13 +462,31 @@ class AbmaticMapper(InlineMapper):
             line = line.encode()
         if line is None:
             line = encode(message_dict)
-        self._out.append(EncodedMessage(STATE, line if line.endswith(b"\n") else line + b"\n",
-                                        flush=True))
+        state = EncodedMessage(STATE, line if line.endswith(b"\n") else line + b"\n",
+                               flush=True)
+        value = message_dict.get("value")
+        if limited_to_sources(value):
+            self._source_run = True
+        if self.tables.any_announced:
+            self.tables.on_state(value)
+        if self.tables.any_announced and self.store["contacts"] and not self._source_run:
+            # The bookmark (and the tap's reconciled_at) may advance only once the
+            # reconciliation's rows are written, at the end: the latest STATE waits.
+            self._held_state = state
+            return self._drain()
+        self._held_state = None
+        self._out.append(state)
         return self._drain()
 
     @override
     def map_activate_version_message(self, message_dict: dict) -> list[EncodedMessage]:
-        out = self._out_stream(str(message_dict.get("stream")))
+        stream = str(message_dict.get("stream"))
+        if self.direction == model.IMPORT and stream in MEMBERSHIP_FIELDS:
+            # "This run carries the complete table": consumed here, never passed on (the
+            # store loader would read it as a full contacts table and delete the rest).
+            self.tables.announce(stream, message_dict.get("version"))
+            return []
+        out = self._out_stream(stream)
         if out is None:
             return []
         self.buffers[out].flush()
@@ -434,14 +496,16 @@ class AbmaticMapper(InlineMapper):
 
     @override
     def process_endofpipe(self) -> None:
+        if self.direction == model.IMPORT:
+            self._reconcile()
         self._flush_buffers()
+        if self._held_state is not None and not self.bad_lines:
+            self._out.append(self._held_state)
         for message in self._drain():
             self.write_message(message)
         self._writer.flush()
         self.rejects.close()
-        for index in (self.account_index, self.link_index, self.list_members,
-                      self.tag_members, self.email_index):
-            index.close()
+        self.joins.close()
         for line in self.stats.summary_lines():
             self.logger.info("Run summary (%s) %s", self.direction, line)
         if self.rejects.count:

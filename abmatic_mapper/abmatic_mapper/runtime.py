@@ -9,7 +9,8 @@ from typing import Any
 
 from activecampaign_client.jsonl import JsonLinesFile
 
-COUNTERS = ("in", "out", "rejected", "merged", "skipped_create_off", "skipped_update_off")
+COUNTERS = ("in", "out", "rejected", "merged", "reconciled", "skipped_create_off",
+            "skipped_update_off")
 
 
 class RunStats:
