@@ -73,16 +73,18 @@ def test_mappings_cover_both_directions() -> None:
 
 
 def test_schedules_follow_the_frequency_table() -> None:
+    """README "Schedules": every 30 minutes under 10,000 contacts, hourly above (incremental
+    imports cost what changed; the membership tables are read in full once a day)."""
     jobs = {j["name"] for j in PROJECT["jobs"]}
     schedules = {s["name"]: s for s in PROJECT["schedules"]}
     assert all(s["job"] in jobs for s in schedules.values())
     assert schedules["sync-manual"]["interval"] == "@manual"
-    hours = {"sync-under-10k-contacts": (2, 4), "sync-10k-to-50k-contacts": (6, 12)}
-    for name, (low, high) in hours.items():
-        minute, hour, *_ = schedules[name]["interval"].split()
-        assert minute == "0" and hour.startswith("*/") and low <= int(hour[2:]) <= high
-    minute, hour, dom, month, dow = schedules["sync-over-50k-contacts"]["interval"].split()
-    assert (dom, month, dow) == ("*", "*", "*") and hour.isdigit()
+    expected = {"sync-under-10k-contacts": "*/30 * * * *",
+                "sync-10k-to-50k-contacts": "0 * * * *",
+                "sync-over-50k-contacts": "30 * * * *"}
+    assert {name: schedules[name]["interval"] for name in expected} == expected
+    tap = next(p for p in PROJECT["plugins"]["extractors"] if p["name"] == "tap-activecampaign")
+    assert "membership_reconcile_hours" in {s["name"] for s in tap["settings"]}
 
 
 def test_environments_sandbox_by_default_and_prod_from_variables() -> None:

@@ -48,9 +48,9 @@ class SizeTier:
 
 # The README's size table (and meltano.yml's sync-* schedules), in UTC.
 SIZE_TIERS = (
-    SizeTier("small", 10_000, "0 */3 * * *", "< 10,000 contacts: every 3 hours"),
-    SizeTier("medium", 50_000, "0 */8 * * *", "10,000-50,000 contacts: every 8 hours"),
-    SizeTier("large", None, "0 2 * * *", "> 50,000 contacts: daily at 02:00"),
+    SizeTier("small", 10_000, "*/30 * * * *", "< 10,000 contacts: every 30 minutes"),
+    SizeTier("medium", 50_000, "0 * * * *", "10,000-50,000 contacts: hourly"),
+    SizeTier("large", None, "30 * * * *", "> 50,000 contacts: hourly, at half past"),
 )
 
 

@@ -77,7 +77,7 @@ def test_push_sensor_fires_once_per_new_or_changed_file(accounts: Path) -> None:
 
 def test_each_account_syncs_at_the_frequency_of_its_size(accounts: Path) -> None:
     assert [(t.name, t.cron) for t in SIZE_TIERS] == [
-        ("small", "0 */3 * * *"), ("medium", "0 */8 * * *"), ("large", "0 2 * * *")]
+        ("small", "*/30 * * * *"), ("medium", "0 * * * *"), ("large", "30 * * * *")]
     schedules = {s.name: s for s in definitions.build_definitions().schedules}
     when = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
     with DagsterInstance.from_config(str(accounts / "home")) as instance:
