@@ -20,7 +20,7 @@ from typing_extensions import override
 
 from tap_activecampaign.bases import CachedTableStream
 from tap_activecampaign.client import ActiveCampaignStream
-from tap_activecampaign.records import to_utc_iso
+from tap_activecampaign.records import parse_utc, to_utc_iso
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -40,14 +40,6 @@ MEMBERSHIPS = {"account_contacts": "accountContacts", "contact_lists": "contactL
 OWNERS = {"accounts": "contacts", "account_custom_field_values": "contacts",
           **dict.fromkeys(MEMBERSHIPS, "contacts"), "contact_automations": "contacts",
           "deal_custom_field_values": "deals"}
-
-
-def parse_utc(value: t.Any) -> dt.datetime | None:
-    try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except (TypeError, ValueError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def is_due(entry: dict, hours: float, now: dt.datetime) -> bool:

@@ -34,7 +34,7 @@ from activecampaign_client.errors import (
     AuthenticationError,
     PermissionDeniedError,
 )
-from tap_activecampaign.records import parse_timestamp, to_utc_iso
+from tap_activecampaign.records import parse_timestamp, parse_utc, to_utc_iso
 
 FILTER_CHECK = "filter_check"
 #: bookmark -> filter start when the probe found no later shift: clocks and whole seconds
@@ -97,14 +97,6 @@ def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
     rows = sorted(best.values(), key=lambda r: t.cast("dt.datetime", _instant(r["stamp"])),
                   reverse=True)
     return rows[:MAX_PROBES]
-
-
-def parse_utc(value: t.Any) -> dt.datetime | None:
-    try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except (TypeError, ValueError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def current_offset(check: dict) -> str | None:

@@ -35,6 +35,15 @@ def to_utc_iso(value: dt.datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def parse_utc(value: t.Any) -> dt.datetime | None:
+    """An ISO date-time the tap wrote (state), aware; None when unreadable."""
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def parse_timestamp(value: t.Any, naive_tz: dt.tzinfo = UTC) -> str | None:
     """An ActiveCampaign timestamp as a UTC ISO-8601 string, or None for blank/zero dates.
 
