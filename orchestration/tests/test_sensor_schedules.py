@@ -20,9 +20,9 @@ from dagster import (
 
 @pytest.fixture
 def accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    entries = [{"name": n, "api_url": f"http://127.0.0.1:1/{n}", "api_key_env": "X_KEY",
+    entries = [{"name": n, "api_url": f"http://127.0.0.1:{port}", "api_key_env": "X_KEY",
                 "export_dir": f"exports/{n}", "contacts": c}
-               for n, c in (("tiny", 800), ("mid", 20_000), ("huge", 80_000))]
+               for port, (n, c) in enumerate((("tiny", 800), ("mid", 20_000), ("huge", 80_000)), 1)]
     path = tmp_path / "accounts.yml"
     path.write_text(yaml.safe_dump({"accounts": entries}), encoding="utf-8")
     (tmp_path / "home").mkdir()
