@@ -198,6 +198,27 @@ def test_a_membership_only_change_is_seen_at_the_next_reconciliation(
     assert link in reconciled.ids("contact_tags")
 
 
+def test_on_an_account_that_bumps_udate_a_membership_change_rides_along_at_once(
+        sandbox, run, config_for) -> None:
+    """The other reading of spec §11 (unconfirmed): a tag alone bumps the contact's udate,
+    so the next incremental run brings the contact and its new tag, before any
+    reconciliation."""
+    sandbox.api.behaviour.membership_bumps_udate = True
+    config = config_for(sandbox)
+    first = run(config, streams=IMPORT)
+    contact = sandbox.store.objects("contacts")[7]["id"]
+    tag = sandbox.store.objects("tags")[-1]["id"]
+    answer = requests.post(f"{sandbox.base_url}/api/3/contactTags", timeout=10,
+                           headers={"Api-Token": API_KEY},
+                           json={"contactTag": {"contact": contact, "tag": tag}})
+    link = answer.json()["contactTag"]["id"]
+
+    incremental, messages = _messages(run, config, state=first.state, streams=IMPORT)
+    assert contact in incremental.ids("contacts")
+    assert link in incremental.ids("contact_tags")
+    assert not _activated(messages) & set(MEMBERSHIPS)  # not a reconciliation
+
+
 @pytest.mark.parametrize("contacts", [2000, 6000])
 def test_ten_changed_contacts_cost_at_most_15_requests_whatever_the_size(
         run, config_for, contacts) -> None:
